@@ -1,0 +1,1 @@
+//! Benchmarks of ucc-rs: see `benches/` and `docs/performance.md`.

@@ -1,0 +1,1 @@
+//! SIP for ucc-rs (RFC 3261).
