@@ -24,7 +24,7 @@ use crate::status::Status;
 use crate::uri::Uri;
 
 /// Incoming sessions queued for the application before new ones are refused (480).
-pub const INCOMING_QUEUE: usize = 256;
+pub const INCOMING_QUEUE: usize = 1024;
 
 /// A user name and password for one realm (`IUccCredential`).
 #[derive(Clone, PartialEq, Eq)]
