@@ -104,7 +104,11 @@ impl MediaChannel {
 
     /// The media stream's counters (zero without a media engine).
     pub fn stats(&self) -> StreamStats {
-        lock(&self.inner.data).stream.as_ref().map(|s| s.stats()).unwrap_or_default()
+        lock(&self.inner.data)
+            .stream
+            .as_ref()
+            .map(|s| s.stats())
+            .unwrap_or_default()
     }
 
     /// Subscribes to this channel's events.
@@ -117,7 +121,8 @@ impl MediaChannel {
         let old = d.negotiated;
         if old != new {
             d.negotiated = new;
-            d.publisher.publish(MediaChannelEvent::NegotiatedMediaChanged { old, new });
+            d.publisher
+                .publish(MediaChannelEvent::NegotiatedMediaChanged { old, new });
         }
     }
 }

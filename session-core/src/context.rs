@@ -171,7 +171,9 @@ impl Context {
     ) -> Result<Option<PropertyValue>, ContextError> {
         let key = key.into();
         if !self.props.contains_key(&key) && self.props.len() >= MAX_PROPERTIES {
-            return Err(ContextError::Full { max: MAX_PROPERTIES });
+            return Err(ContextError::Full {
+                max: MAX_PROPERTIES,
+            });
         }
         Ok(self.props.insert(key, value.into()))
     }
@@ -222,8 +224,15 @@ impl Context {
         expected: PropertyKind,
         pick: impl FnOnce(&'a PropertyValue) -> Option<T>,
     ) -> Result<T, ContextError> {
-        let value = self.props.get(&key).ok_or_else(|| ContextError::NotSet { key: key.clone() })?;
-        pick(value).ok_or(ContextError::TypeMismatch { key, expected, found: value.kind() })
+        let value = self
+            .props
+            .get(&key)
+            .ok_or_else(|| ContextError::NotSet { key: key.clone() })?;
+        pick(value).ok_or(ContextError::TypeMismatch {
+            key,
+            expected,
+            found: value.kind(),
+        })
     }
 
     /// A text property.
@@ -298,7 +307,12 @@ mod tests {
                 found: PropertyKind::Text
             })
         );
-        assert_eq!(c.text(7u32), Err(ContextError::NotSet { key: PropertyKey::Id(7) }));
+        assert_eq!(
+            c.text(7u32),
+            Err(ContextError::NotSet {
+                key: PropertyKey::Id(7)
+            })
+        );
     }
 
     #[test]
@@ -307,7 +321,10 @@ mod tests {
         c.add(1u32, "one").unwrap();
         c.add("1", "named one").unwrap();
         assert_eq!(c.len(), 2);
-        assert_eq!(c.add(1u32, 2).unwrap(), Some(PropertyValue::Text("one".into())));
+        assert_eq!(
+            c.add(1u32, 2).unwrap(),
+            Some(PropertyValue::Text("one".into()))
+        );
         assert_eq!(c.remove(1u32), Some(PropertyValue::Integer(2)));
         assert!(!c.is_set(1u32));
         assert!(c.is_set("1"));
@@ -319,7 +336,12 @@ mod tests {
         for i in 0..MAX_PROPERTIES as u32 {
             c.add(i, true).unwrap();
         }
-        assert_eq!(c.add(99_999u32, true), Err(ContextError::Full { max: MAX_PROPERTIES }));
+        assert_eq!(
+            c.add(99_999u32, true),
+            Err(ContextError::Full {
+                max: MAX_PROPERTIES
+            })
+        );
         // Replacing an existing property is still fine when full.
         assert!(c.add(0u32, false).is_ok());
     }

@@ -137,7 +137,13 @@ pub struct Codec {
 impl Codec {
     /// A codec without format parameters.
     pub fn new(payload_type: u8, name: &str, clock_rate: u32, channels: u8) -> Self {
-        Self { payload_type, name: name.to_owned(), clock_rate, channels, parameters: None }
+        Self {
+            payload_type,
+            name: name.to_owned(),
+            clock_rate,
+            channels,
+            parameters: None,
+        }
     }
 
     /// With format parameters.
@@ -209,7 +215,14 @@ pub struct MediaDescription {
 impl MediaDescription {
     /// An enabled line.
     pub fn new(media_type: MediaType, direction: MediaDirection, codecs: Vec<Codec>) -> Self {
-        Self { media_type, enabled: true, direction, address: MediaAddress::None, rtcp_mux: true, codecs }
+        Self {
+            media_type,
+            enabled: true,
+            direction,
+            address: MediaAddress::None,
+            rtcp_mux: true,
+            codecs,
+        }
     }
 
     /// The disabled form of this line (what RFC 3264 §8.2 sends to remove a stream).
@@ -359,7 +372,12 @@ mod tests {
             MediaType::Audio => vec![Codec::pcmu()],
             MediaType::Video => vec![Codec::h264()],
         };
-        LocalMedia { media_type: t, direction: d, codecs, address: MediaAddress::None }
+        LocalMedia {
+            media_type: t,
+            direction: d,
+            codecs,
+            address: MediaAddress::None,
+        }
     }
 
     #[test]
@@ -373,27 +391,43 @@ mod tests {
     #[test]
     fn offer_sendrecv_answer_recvonly_gives_negotiated_send() {
         let o = offer(&[(MediaType::Audio, MediaDirection::BOTH)]);
-        let a = answer(&o, 1, |_, m| Some(wants(m.media_type, MediaDirection::RECEIVE))).unwrap();
+        let a = answer(&o, 1, |_, m| {
+            Some(wants(m.media_type, MediaDirection::RECEIVE))
+        })
+        .unwrap();
         assert_eq!(a.media[0].direction, MediaDirection::RECEIVE);
         assert_eq!(a.media[0].codecs, vec![Codec::pcmu()]);
-        assert_eq!(negotiated_directions(&o, &a).unwrap(), vec![Some(MediaDirection::SEND)]);
+        assert_eq!(
+            negotiated_directions(&o, &a).unwrap(),
+            vec![Some(MediaDirection::SEND)]
+        );
     }
 
     #[test]
     fn hold_offer_is_answered_recvonly() {
         let o = offer(&[(MediaType::Audio, MediaDirection::SEND)]);
-        let a = answer(&o, 2, |_, m| Some(wants(m.media_type, MediaDirection::BOTH))).unwrap();
+        let a = answer(&o, 2, |_, m| {
+            Some(wants(m.media_type, MediaDirection::BOTH))
+        })
+        .unwrap();
         assert_eq!(a.media[0].direction, MediaDirection::RECEIVE);
         let o = offer(&[(MediaType::Audio, MediaDirection::NONE)]);
-        let a = answer(&o, 3, |_, m| Some(wants(m.media_type, MediaDirection::BOTH))).unwrap();
+        let a = answer(&o, 3, |_, m| {
+            Some(wants(m.media_type, MediaDirection::BOTH))
+        })
+        .unwrap();
         assert_eq!(a.media[0].direction, MediaDirection::NONE);
     }
 
     #[test]
     fn rejected_lines_keep_their_place() {
-        let o = offer(&[(MediaType::Audio, MediaDirection::BOTH), (MediaType::Video, MediaDirection::BOTH)]);
+        let o = offer(&[
+            (MediaType::Audio, MediaDirection::BOTH),
+            (MediaType::Video, MediaDirection::BOTH),
+        ]);
         let a = answer(&o, 1, |_, m| {
-            (m.media_type == MediaType::Audio).then(|| wants(MediaType::Audio, MediaDirection::BOTH))
+            (m.media_type == MediaType::Audio)
+                .then(|| wants(MediaType::Audio, MediaDirection::BOTH))
         })
         .unwrap();
         assert_eq!(a.media.len(), 2);
@@ -423,7 +457,10 @@ mod tests {
     fn limits_and_mismatch() {
         let mut o = offer(&[(MediaType::Audio, MediaDirection::BOTH)]);
         o.media = vec![o.media[0].clone(); MAX_MEDIA_LINES + 1];
-        assert_eq!(check_limits(&o), Err(NegotiationError::TooLarge("media lines")));
+        assert_eq!(
+            check_limits(&o),
+            Err(NegotiationError::TooLarge("media lines"))
+        );
         let o = offer(&[(MediaType::Audio, MediaDirection::BOTH)]);
         let a = offer(&[(MediaType::Video, MediaDirection::BOTH)]);
         assert!(negotiated_directions(&o, &a).is_err());

@@ -10,9 +10,11 @@
 //! capacity. The publisher is the only writer of every ring (it is reached through
 //! `&mut`, under the owning object's state), so publishing takes no lock: for each
 //! subscriber it writes one slot and, once per event, one memory fence to pair with
-//! sleeping subscribers. An event delivered to one subscriber is moved into its ring
-//! with no allocation; an event delivered to several is put in one `Arc` that all of
-//! them share — the single shared allocation per event.
+//! sleeping subscribers. The last subscriber gets the event moved, the others a
+//! clone. Event types are built so that a clone never allocates: their heap parts
+//! (texts, bodies, handles, result lists) sit behind `Arc` or `Bytes`, allocated once
+//! when the event is made — the one shared allocation per event — and shared by
+//! every subscriber's copy. Plain events (a state change) allocate nothing at all.
 //!
 //! # Ordering and overflow
 //! Events of one object arrive in the order they were published, to every
@@ -24,7 +26,6 @@
 //! [`RecvError::Closed`] (or the end of the stream).
 
 use std::fmt;
-use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -35,40 +36,6 @@ use futures_core::Stream;
 
 /// Default number of events a subscription queues before it lags.
 pub const DEFAULT_CAPACITY: usize = 1024;
-
-/// An event as a subscriber receives it: owned when it had one subscriber, shared otherwise.
-pub enum Received<E> {
-    /// The only copy.
-    Owned(E),
-    /// One of several subscribers' views of the same event.
-    Shared(Arc<E>),
-}
-
-impl<E> Deref for Received<E> {
-    type Target = E;
-    fn deref(&self) -> &E {
-        match self {
-            Received::Owned(e) => e,
-            Received::Shared(e) => e,
-        }
-    }
-}
-
-impl<E: Clone> Received<E> {
-    /// The event by value (a clone only when it is still shared).
-    pub fn into_owned(self) -> E {
-        match self {
-            Received::Owned(e) => e,
-            Received::Shared(e) => Arc::try_unwrap(e).unwrap_or_else(|e| (*e).clone()),
-        }
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for Received<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        (**self).fmt(f)
-    }
-}
 
 /// Why [`Subscription::recv`] returned no event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -96,8 +63,7 @@ pub enum TryRecvError {
 }
 
 enum Item<E> {
-    One(E),
-    Shared(Arc<E>),
+    Event(E),
     Lagged(u64),
 }
 
@@ -109,7 +75,10 @@ struct Signal {
 
 impl Signal {
     fn new() -> Arc<Self> {
-        Arc::new(Self { waker: AtomicWaker::new(), waiting: AtomicBool::new(false) })
+        Arc::new(Self {
+            waker: AtomicWaker::new(),
+            waiting: AtomicBool::new(false),
+        })
     }
 
     fn wake_if_waiting(&self) {
@@ -140,13 +109,17 @@ pub struct EventHub<E> {
 
 impl<E> Clone for EventHub<E> {
     fn clone(&self) -> Self {
-        Self { shared: self.shared.clone() }
+        Self {
+            shared: self.shared.clone(),
+        }
     }
 }
 
 impl<E> fmt::Debug for EventHub<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventHub").field("capacity", &self.shared.capacity).finish()
+        f.debug_struct("EventHub")
+            .field("capacity", &self.shared.capacity)
+            .finish()
     }
 }
 
@@ -158,7 +131,9 @@ pub struct Publisher<E> {
 
 impl<E> fmt::Debug for Publisher<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Publisher").field("subscribers", &self.sinks.len()).finish()
+        f.debug_struct("Publisher")
+            .field("subscribers", &self.sinks.len())
+            .finish()
     }
 }
 
@@ -170,7 +145,13 @@ pub fn channel<E>(capacity: usize) -> (Publisher<E>, EventHub<E>) {
         has_pending: AtomicBool::new(false),
         closed: AtomicBool::new(false),
     });
-    (Publisher { shared: shared.clone(), sinks: Vec::new() }, EventHub { shared })
+    (
+        Publisher {
+            shared: shared.clone(),
+            sinks: Vec::new(),
+        },
+        EventHub { shared },
+    )
 }
 
 impl<E> EventHub<E> {
@@ -179,9 +160,17 @@ impl<E> EventHub<E> {
         let (producer, consumer) = rtrb::RingBuffer::new(self.shared.capacity);
         let signal = Signal::new();
         if !self.shared.closed.load(Ordering::Acquire) {
-            let mut pending = self.shared.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut pending = self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             pending.retain(|s| !s.producer.is_abandoned());
-            pending.push(Sink { producer, signal: signal.clone(), lost: 0 });
+            pending.push(Sink {
+                producer,
+                signal: signal.clone(),
+                lost: 0,
+            });
             self.shared.has_pending.store(true, Ordering::Release);
         }
         // When closed, `producer` is dropped here and the subscription reads as closed.
@@ -189,7 +178,7 @@ impl<E> EventHub<E> {
     }
 }
 
-impl<E> Publisher<E> {
+impl<E: Clone> Publisher<E> {
     /// Number of live subscribers known to the publisher (pending ones not counted).
     pub fn subscriber_count(&self) -> usize {
         self.sinks.len()
@@ -197,7 +186,11 @@ impl<E> Publisher<E> {
 
     fn adopt_pending(&mut self) {
         if self.shared.has_pending.load(Ordering::Acquire) {
-            let mut pending = self.shared.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut pending = self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             self.shared.has_pending.store(false, Ordering::Release);
             self.sinks.append(&mut pending);
         }
@@ -206,17 +199,13 @@ impl<E> Publisher<E> {
     /// Publishes one event to every subscriber. Never waits.
     pub fn publish(&mut self, event: E) {
         self.adopt_pending();
-        match self.sinks.len() {
-            0 => return,
-            1 => push(&mut self.sinks[0], Item::One(event)),
-            n => {
-                let shared = Arc::new(event);
-                for sink in &mut self.sinks[..n - 1] {
-                    push(sink, Item::Shared(shared.clone()));
-                }
-                push(&mut self.sinks[n - 1], Item::Shared(shared));
-            }
+        let Some((last, others)) = self.sinks.split_last_mut() else {
+            return;
+        };
+        for sink in others {
+            push(sink, Item::Event(event.clone()));
         }
+        push(last, Item::Event(event));
         // Pairs with the fence in `Subscription::poll_recv`: either the subscriber sees
         // the item we just wrote, or we see that it is waiting and wake it.
         fence(Ordering::SeqCst);
@@ -250,7 +239,11 @@ impl<E> Drop for Publisher<E> {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::Release);
         let pending = std::mem::take(
-            &mut *self.shared.pending.lock().unwrap_or_else(PoisonError::into_inner),
+            &mut *self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
         );
         self.sinks.extend(pending);
         for sink in self.sinks.drain(..) {
@@ -270,22 +263,22 @@ pub struct Subscription<E> {
 
 impl<E> fmt::Debug for Subscription<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subscription").field("queued", &self.consumer.slots()).finish()
+        f.debug_struct("Subscription")
+            .field("queued", &self.consumer.slots())
+            .finish()
     }
 }
 
 impl<E> Subscription<E> {
     /// The next event if one is queued.
-    pub fn try_recv(&mut self) -> Result<Received<E>, TryRecvError> {
+    pub fn try_recv(&mut self) -> Result<E, TryRecvError> {
         match self.consumer.pop() {
-            Ok(Item::One(e)) => Ok(Received::Owned(e)),
-            Ok(Item::Shared(e)) => Ok(Received::Shared(e)),
+            Ok(Item::Event(e)) => Ok(e),
             Ok(Item::Lagged(n)) => Err(TryRecvError::Lagged(n)),
             Err(_) if self.consumer.is_abandoned() => {
                 // The publisher is gone; an item may have landed just before it went.
                 match self.consumer.pop() {
-                    Ok(Item::One(e)) => Ok(Received::Owned(e)),
-                    Ok(Item::Shared(e)) => Ok(Received::Shared(e)),
+                    Ok(Item::Event(e)) => Ok(e),
                     Ok(Item::Lagged(n)) => Err(TryRecvError::Lagged(n)),
                     Err(_) => Err(TryRecvError::Closed),
                 }
@@ -295,7 +288,7 @@ impl<E> Subscription<E> {
     }
 
     /// Polls for the next event.
-    pub fn poll_recv(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<Received<E>, RecvError>> {
+    pub fn poll_recv(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<E, RecvError>> {
         match self.try_recv() {
             Ok(e) => return Poll::Ready(Ok(e)),
             Err(TryRecvError::Lagged(n)) => return Poll::Ready(Err(RecvError::Lagged(n))),
@@ -315,7 +308,7 @@ impl<E> Subscription<E> {
     }
 
     /// Waits for the next event.
-    pub async fn recv(&mut self) -> Result<Received<E>, RecvError> {
+    pub async fn recv(&mut self) -> Result<E, RecvError> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
@@ -332,7 +325,7 @@ impl<E> Subscription<E> {
 
 impl<E> Stream for Subscription<E> {
     /// An event, or the number of events lost before the next one.
-    type Item = Result<Received<E>, u64>;
+    type Item = Result<E, u64>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         match self.get_mut().poll_recv(cx) {
@@ -349,31 +342,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_subscriber_gets_owned_events_in_order() {
+    fn one_subscriber_gets_events_in_order() {
         let (mut p, hub) = channel::<u32>(8);
         let mut s = hub.subscribe();
         for i in 0..5 {
             p.publish(i);
         }
         for i in 0..5 {
-            let e = s.try_recv().unwrap();
-            assert!(matches!(e, Received::Owned(_)));
-            assert_eq!(*e, i);
+            assert_eq!(s.try_recv().unwrap(), i);
         }
         assert_eq!(s.try_recv().unwrap_err(), TryRecvError::Empty);
     }
 
     #[test]
-    fn several_subscribers_share_one_allocation() {
-        let (mut p, hub) = channel::<String>(8);
+    fn several_subscribers_share_the_event_heap_data() {
+        let (mut p, hub) = channel::<Arc<str>>(8);
         let mut a = hub.subscribe();
         let mut b = hub.subscribe();
-        p.publish("x".to_owned());
+        p.publish(Arc::from("x"));
         let (ea, eb) = (a.try_recv().unwrap(), b.try_recv().unwrap());
-        match (&ea, &eb) {
-            (Received::Shared(x), Received::Shared(y)) => assert!(Arc::ptr_eq(x, y)),
-            _ => panic!("expected shared delivery"),
-        }
+        assert!(Arc::ptr_eq(&ea, &eb));
     }
 
     #[test]
@@ -382,7 +370,7 @@ mod tests {
         p.publish(1);
         let mut s = hub.subscribe();
         p.publish(2);
-        assert_eq!(*s.try_recv().unwrap(), 2);
+        assert_eq!(s.try_recv().unwrap(), 2);
     }
 
     #[test]
@@ -392,17 +380,17 @@ mod tests {
         let mut fast = hub.subscribe();
         for i in 0..10 {
             p.publish(i);
-            assert_eq!(*fast.try_recv().unwrap(), i);
+            assert_eq!(fast.try_recv().unwrap(), i);
         }
         for i in 0..4 {
-            assert_eq!(*slow.try_recv().unwrap(), i);
+            assert_eq!(slow.try_recv().unwrap(), i);
         }
         assert_eq!(slow.try_recv().unwrap_err(), TryRecvError::Empty);
         p.publish(10);
         // The marker comes first, at the place where 4..=9 were lost.
         assert_eq!(slow.try_recv().unwrap_err(), TryRecvError::Lagged(6));
-        assert_eq!(*slow.try_recv().unwrap(), 10);
-        assert_eq!(*fast.try_recv().unwrap(), 10);
+        assert_eq!(slow.try_recv().unwrap(), 10);
+        assert_eq!(fast.try_recv().unwrap(), 10);
     }
 
     #[test]
@@ -411,7 +399,7 @@ mod tests {
         let mut s = hub.subscribe();
         p.publish(7);
         drop(p);
-        assert_eq!(*s.try_recv().unwrap(), 7);
+        assert_eq!(s.try_recv().unwrap(), 7);
         assert_eq!(s.try_recv().unwrap_err(), TryRecvError::Closed);
         let mut late = hub.subscribe();
         assert_eq!(late.try_recv().unwrap_err(), TryRecvError::Closed);
@@ -437,7 +425,7 @@ mod tests {
             let mut got = Vec::new();
             loop {
                 match s.recv().await {
-                    Ok(e) => got.push(*e),
+                    Ok(e) => got.push(e),
                     Err(RecvError::Closed) => break,
                     Err(RecvError::Lagged(n)) => panic!("lagged {n}"),
                 }

@@ -50,7 +50,11 @@ impl fmt::Debug for Credential {
 impl Credential {
     /// A credential without a domain.
     pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
-        Self { user: user.into(), password: password.into(), domain: None }
+        Self {
+            user: user.into(),
+            password: password.into(),
+            domain: None,
+        }
     }
 }
 
@@ -81,7 +85,9 @@ impl CredentialCache {
 
     /// The credential for `realm`: its own, else the `"*"` one.
     pub fn get(&self, realm: &str) -> Option<&Credential> {
-        self.by_realm.get(realm).or_else(|| self.by_realm.get(Self::ANY_REALM))
+        self.by_realm
+            .get(realm)
+            .or_else(|| self.by_realm.get(Self::ANY_REALM))
     }
 }
 
@@ -210,7 +216,10 @@ impl EndpointCore {
     }
 
     /// Hands an incoming session to the application; gives it back when nobody takes them.
-    pub(crate) fn deliver_incoming(&self, incoming: IncomingSession) -> Result<(), IncomingSession> {
+    pub(crate) fn deliver_incoming(
+        &self,
+        incoming: IncomingSession,
+    ) -> Result<(), IncomingSession> {
         if lock(&self.incoming_rx).is_some() {
             // Nobody took the incoming stream: nobody would answer.
             return Err(incoming);
@@ -223,7 +232,8 @@ impl EndpointCore {
     fn set_state(&self, data: &mut EndpointData, new: EndpointState) {
         let old = std::mem::replace(&mut data.state, new);
         if old != new {
-            data.publisher.publish(EndpointEvent::StateChanged { old, new });
+            data.publisher
+                .publish(EndpointEvent::StateChanged { old, new });
         }
     }
 }
@@ -301,7 +311,9 @@ impl Endpoint {
 
     /// The session manager of this endpoint.
     pub fn session_manager(&self) -> SessionManager {
-        SessionManager { core: self.core.clone() }
+        SessionManager {
+            core: self.core.clone(),
+        }
     }
 
     /// Registers through the transport (`Enable`): Idle/Disabled → Enabling → Enabled,
@@ -317,6 +329,7 @@ impl Endpoint {
             self.core.set_state(&mut data, EndpointState::Enabling);
             previous
         };
+        let operation = operation.map(Arc::new);
         let core = self.core.clone();
         let span = info_span!("enable", endpoint = %core.uri);
         Ok(Operation::spawn(OperationKind::Enable, move |_| {
@@ -328,12 +341,13 @@ impl Endpoint {
                     Err(e) => (previous, e.status()),
                 };
                 core.set_state(&mut data, state);
-                data.publisher.publish(EndpointEvent::Enabled(OperationProgress {
-                    kind: OperationKind::Enable,
-                    context: operation,
-                    status,
-                    is_complete: true,
-                }));
+                data.publisher
+                    .publish(EndpointEvent::Enabled(OperationProgress {
+                        kind: OperationKind::Enable,
+                        context: operation,
+                        status,
+                        is_complete: true,
+                    }));
                 result
             }
             .instrument(span)
@@ -351,26 +365,36 @@ impl Endpoint {
             self.core.set_state(&mut data, EndpointState::Disabling);
             data.signaling.clone()
         };
+        let operation = operation.map(Arc::new);
         let core = self.core.clone();
-        Ok(Operation::spawn(OperationKind::Disable, move |_| async move {
-            let result = match signaling {
-                Some(s) => s.unregister().await.map_err(|e| Error::failed("unregister", e)),
-                None => Ok(()),
-            };
-            let mut data = lock(&core.data);
-            if let Err(e) = &result {
-                warn!(error = %e, "unregister failed; disabled anyway");
-            }
-            core.set_state(&mut data, EndpointState::Disabled);
-            let status = result.as_ref().map_or_else(Error::status, |()| Status::ok());
-            data.publisher.publish(EndpointEvent::Disabled(OperationProgress {
-                kind: OperationKind::Disable,
-                context: operation,
-                status,
-                is_complete: true,
-            }));
-            result
-        }))
+        Ok(Operation::spawn(
+            OperationKind::Disable,
+            move |_| async move {
+                let result = match signaling {
+                    Some(s) => s
+                        .unregister()
+                        .await
+                        .map_err(|e| Error::failed("unregister", e)),
+                    None => Ok(()),
+                };
+                let mut data = lock(&core.data);
+                if let Err(e) = &result {
+                    warn!(error = %e, "unregister failed; disabled anyway");
+                }
+                core.set_state(&mut data, EndpointState::Disabled);
+                let status = result
+                    .as_ref()
+                    .map_or_else(Error::status, |()| Status::ok());
+                data.publisher
+                    .publish(EndpointEvent::Disabled(OperationProgress {
+                        kind: OperationKind::Disable,
+                        context: operation,
+                        status,
+                        is_complete: true,
+                    }));
+                result
+            },
+        ))
     }
 }
 
@@ -396,12 +420,19 @@ async fn enable_inner(core: &Arc<EndpointCore>) -> Result<(), Error> {
             s
         }
     };
-    signaling.register().await.map_err(|e| Error::failed("register", e))
+    signaling
+        .register()
+        .await
+        .map_err(|e| Error::failed("register", e))
 }
 
 impl Drop for EndpointCore {
     fn drop(&mut self) {
-        let signaling = self.data.get_mut().map(|d| d.signaling.take()).unwrap_or(None);
+        let signaling = self
+            .data
+            .get_mut()
+            .map(|d| d.signaling.take())
+            .unwrap_or(None);
         if let (Some(s), Ok(rt)) = (signaling, tokio::runtime::Handle::try_current()) {
             rt.spawn(async move { s.shutdown().await });
         }
@@ -416,17 +447,25 @@ pub struct SessionManager {
 
 impl fmt::Debug for SessionManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionManager").field("endpoint", &self.core.uri.to_string()).finish()
+        f.debug_struct("SessionManager")
+            .field("endpoint", &self.core.uri.to_string())
+            .finish()
     }
 }
 
 impl SessionManager {
     /// Creates an outgoing session (`CreateSession`). A conversation id is added to the
     /// context when it has none; `OutgoingSession` is published.
-    pub fn create_session(&self, session_type: SessionType, context: Context) -> Result<Session, Error> {
+    pub fn create_session(
+        &self,
+        session_type: SessionType,
+        context: Context,
+    ) -> Result<Session, Error> {
         let context = ensure_conversation_id(context)?;
         let session = Session::new(self.core.clone(), session_type, context);
-        self.core.publish_sm(SessionManagerEvent::OutgoingSession { session: session.clone() });
+        self.core.publish_sm(SessionManagerEvent::OutgoingSession {
+            session: session.clone(),
+        });
         Ok(session)
     }
 

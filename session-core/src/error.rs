@@ -141,7 +141,11 @@ pub struct SignalingError {
 impl SignalingError {
     /// A failure of `kind` with `status`.
     pub fn new(kind: SignalingErrorKind, status: Status) -> Self {
-        Self { kind, status, source: None }
+        Self {
+            kind,
+            status,
+            source: None,
+        }
     }
 
     /// The peer answered `status`.
@@ -151,17 +155,26 @@ impl SignalingError {
 
     /// The request was cancelled (487).
     pub fn cancelled() -> Self {
-        Self::new(SignalingErrorKind::Cancelled, Status::new(StatusCode::REQUEST_TERMINATED))
+        Self::new(
+            SignalingErrorKind::Cancelled,
+            Status::new(StatusCode::REQUEST_TERMINATED),
+        )
     }
 
     /// The leg is unknown (481).
     pub fn unknown_leg() -> Self {
-        Self::new(SignalingErrorKind::UnknownLeg, Status::new(StatusCode::CALL_DOES_NOT_EXIST))
+        Self::new(
+            SignalingErrorKind::UnknownLeg,
+            Status::new(StatusCode::CALL_DOES_NOT_EXIST),
+        )
     }
 
     /// No answer in time (408).
     pub fn timeout() -> Self {
-        Self::new(SignalingErrorKind::Timeout, Status::new(StatusCode::REQUEST_TIMEOUT))
+        Self::new(
+            SignalingErrorKind::Timeout,
+            Status::new(StatusCode::REQUEST_TIMEOUT),
+        )
     }
 
     /// The transport is closed (503).
@@ -193,7 +206,10 @@ pub struct MediaError {
 impl MediaError {
     /// A media failure described by `message`.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), source: None }
+        Self {
+            message: message.into(),
+            source: None,
+        }
     }
 }
 
@@ -271,7 +287,9 @@ impl Error {
             Error::NoTransport(_) | Error::NoTransportForScheme(_) => {
                 Status::with_text(StatusCode::SERVICE_UNAVAILABLE, self.to_string())
             }
-            Error::Closed(_) => Status::with_text(StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
+            Error::Closed(_) => {
+                Status::with_text(StatusCode::SERVICE_UNAVAILABLE, self.to_string())
+            }
             _ => Status::with_text(StatusCode::SERVER_INTERNAL_ERROR, self.to_string()),
         }
     }
@@ -280,7 +298,11 @@ impl Error {
         if err.kind == SignalingErrorKind::Cancelled {
             return Error::Cancelled(action);
         }
-        Error::Failed { action, status: err.status.clone(), source: Some(err) }
+        Error::Failed {
+            action,
+            status: err.status.clone(),
+            source: Some(err),
+        }
     }
 
     pub(crate) fn invalid_state(
@@ -288,6 +310,10 @@ impl Error {
         state: impl fmt::Debug,
         action: &'static str,
     ) -> Self {
-        Error::InvalidState { object, state: format!("{state:?}"), action }
+        Error::InvalidState {
+            object,
+            state: format!("{state:?}"),
+            action,
+        }
     }
 }

@@ -4,7 +4,11 @@
 //! for the ordering guarantee and the overflow policy): [`EndpointEvent`],
 //! [`SessionManagerEvent`], [`SessionEvent`], [`ParticipantEvent`],
 //! [`MediaChannelEvent`]. Events are values; the handles they carry (sessions,
-//! participants, channels) are cheap clones of the live objects.
+//! participants, channels) are cheap clones of the live objects, and their other heap
+//! parts are behind `Arc` or `Bytes`, so delivering an event to several subscribers
+//! never allocates.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -81,7 +85,7 @@ pub enum SessionEvent {
         /// The completion.
         progress: OperationProgress,
         /// Per-participant delivery results.
-        results: Vec<ParticipantResult>,
+        results: Arc<[ParticipantResult]>,
     },
     /// The session ended. No session event follows.
     Terminated {
@@ -112,7 +116,7 @@ pub enum ParticipantEvent {
     /// An instant message from this participant (`OnInstantMessageReceived`).
     MessageReceived {
         /// MIME type.
-        content_type: String,
+        content_type: Arc<str>,
         /// Body, byte-exact.
         body: Bytes,
     },
@@ -123,7 +127,7 @@ pub enum ParticipantEvent {
     /// A device of the participant joined (`OnEndpointAdded`).
     EndpointAdded {
         /// The device.
-        endpoint: ParticipantEndpoint,
+        endpoint: Arc<ParticipantEndpoint>,
     },
     /// A media channel was added, locally or by the peer (`OnChannelAdded`).
     ChannelAdded {
@@ -150,4 +154,30 @@ pub enum MediaChannelEvent {
         /// After.
         new: MediaDirection,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Events are moved through every subscriber's queue: keep them small.
+    #[test]
+    fn events_stay_small() {
+        assert!(
+            std::mem::size_of::<ParticipantEvent>() <= 56,
+            "{}",
+            std::mem::size_of::<ParticipantEvent>()
+        );
+        assert!(
+            std::mem::size_of::<SessionEvent>() <= 64,
+            "{}",
+            std::mem::size_of::<SessionEvent>()
+        );
+        assert!(
+            std::mem::size_of::<EndpointEvent>() <= 64,
+            "{}",
+            std::mem::size_of::<EndpointEvent>()
+        );
+        assert!(std::mem::size_of::<MediaChannelEvent>() <= 8);
+    }
 }

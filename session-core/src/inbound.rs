@@ -7,7 +7,9 @@ use tokio::sync::mpsc;
 use tracing::{debug, trace};
 
 use crate::context::{Context, ids};
-use crate::contract::signaling::{ComposingState, Inbound, Invite, LegId, Message, Reply, Answer, Progress};
+use crate::contract::signaling::{
+    Answer, ComposingState, Inbound, Invite, LegId, Message, Progress, Reply,
+};
 use crate::description::SessionDescription;
 use crate::endpoint::{EndpointCore, EndpointState};
 use crate::events::{ParticipantEvent, SessionEvent, SessionManagerEvent};
@@ -110,10 +112,16 @@ fn on_invite(core: &Arc<EndpointCore>, leg: LegId, invite: Invite, reply: Reply<
     {
         let mut data = lock(&session.inner.data);
         let mut p = lock(&inviter.inner.data);
-        let _ = p.transition(ParticipantState::Connecting, StateChangeReason::Normal, None);
+        let _ = p.transition(
+            ParticipantState::Connecting,
+            StateChangeReason::Normal,
+            None,
+        );
         drop(p);
         data.participants.push(inviter.clone());
-        data.publish(SessionEvent::ParticipantAdded { participant: inviter.clone() });
+        data.publish(SessionEvent::ParticipantAdded {
+            participant: inviter.clone(),
+        });
     }
     core.remember_leg(&inviter);
     if invite.session_type == SessionType::AudioVideo {
@@ -122,8 +130,16 @@ fn on_invite(core: &Arc<EndpointCore>, leg: LegId, invite: Invite, reply: Reply<
             None => Err(crate::error::Error::Closed("offer")),
         };
         if accepted.is_err() {
-            reply.reject(Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, "unusable media offer"));
-            lifecycle_fail(&session.inner, &inviter, StateChangeReason::Error, Status::new(StatusCode::NOT_ACCEPTABLE_HERE));
+            reply.reject(Status::with_text(
+                StatusCode::NOT_ACCEPTABLE_HERE,
+                "unusable media offer",
+            ));
+            lifecycle_fail(
+                &session.inner,
+                &inviter,
+                StateChangeReason::Error,
+                Status::new(StatusCode::NOT_ACCEPTABLE_HERE),
+            );
             return;
         }
         lock(&inviter.inner.data).remote_offer = invite.offer.clone();
@@ -153,12 +169,14 @@ fn on_progress(session: &Session, participant: &Participant, progress: Progress)
         p.pending_op.clone()
     };
     if let Some(context) = op {
-        session.inner.publish(SessionEvent::Operation(OperationProgress {
-            kind: OperationKind::AddParticipant,
-            context,
-            status,
-            is_complete: false,
-        }));
+        session
+            .inner
+            .publish(SessionEvent::Operation(OperationProgress {
+                kind: OperationKind::AddParticipant,
+                context,
+                status,
+                is_complete: false,
+            }));
     }
 }
 
@@ -206,7 +224,7 @@ fn on_message(participant: &Participant, message: Message, reply: Reply<()>) {
                 p.publish(ParticipantEvent::Idle);
             }
             p.publish(ParticipantEvent::MessageReceived {
-                content_type: message.content_type,
+                content_type: message.content_type.into(),
                 body: message.body,
             });
             drop(p);
@@ -219,7 +237,10 @@ fn on_message(participant: &Participant, message: Message, reply: Reply<()>) {
         }
         (ParticipantState::Connecting, Direction::Incoming) => {
             drop(p);
-            reply.reject(Status::with_text(StatusCode::BUSY_HERE, "too many messages before accept"));
+            reply.reject(Status::with_text(
+                StatusCode::BUSY_HERE,
+                "too many messages before accept",
+            ));
         }
         _ => {
             drop(p);
@@ -230,7 +251,10 @@ fn on_message(participant: &Participant, message: Message, reply: Reply<()>) {
 
 fn on_composing(participant: &Participant, state: ComposingState) {
     let mut p = lock(&participant.inner.data);
-    if !matches!(p.state, ParticipantState::Connected | ParticipantState::Connecting) {
+    if !matches!(
+        p.state,
+        ParticipantState::Connected | ParticipantState::Connecting
+    ) {
         return;
     }
     match state {

@@ -34,7 +34,11 @@ impl fmt::Debug for IncomingSession {
 
 impl IncomingSession {
     pub(crate) fn new(session: Session, inviter: Participant, reply: Reply<Answer>) -> Self {
-        Self { session, inviter, reply: Some(reply) }
+        Self {
+            session,
+            inviter,
+            reply: Some(reply),
+        }
     }
 
     /// The session offered.
@@ -74,7 +78,11 @@ impl IncomingSession {
     /// when the inviter cancelled meanwhile.
     pub async fn accept(&mut self) -> Result<Session, Error> {
         if self.reply.is_none() {
-            return Err(Error::invalid_state("incoming session", "answered", "accept"));
+            return Err(Error::invalid_state(
+                "incoming session",
+                "answered",
+                "accept",
+            ));
         }
         self.check_pending("accept")?;
         let description = if self.session.session_type() == SessionType::AudioVideo {
@@ -100,11 +108,24 @@ impl IncomingSession {
         // The inviter may have cancelled while the answer was prepared.
         self.check_pending("accept")?;
         let Some(reply) = self.reply.take() else {
-            return Err(Error::invalid_state("incoming session", "answered", "accept"));
+            return Err(Error::invalid_state(
+                "incoming session",
+                "answered",
+                "accept",
+            ));
         };
         if reply.is_closed() {
-            lifecycle_fail(&self.session.inner, &self.inviter, StateChangeReason::RemoteHangup, Status::new(StatusCode::REQUEST_TERMINATED));
-            return Err(Error::invalid_state("incoming session", "cancelled", "accept"));
+            lifecycle_fail(
+                &self.session.inner,
+                &self.inviter,
+                StateChangeReason::RemoteHangup,
+                Status::new(StatusCode::REQUEST_TERMINATED),
+            );
+            return Err(Error::invalid_state(
+                "incoming session",
+                "cancelled",
+                "accept",
+            ));
         }
         reply.accept(Answer { description });
         let held = {
@@ -114,7 +135,7 @@ impl IncomingSession {
             let held: Vec<_> = p.held_messages.drain(..).collect();
             for (message, _) in &held {
                 p.publish(ParticipantEvent::MessageReceived {
-                    content_type: message.content_type.clone(),
+                    content_type: message.content_type.as_str().into(),
                     body: message.body.clone(),
                 });
             }
@@ -131,7 +152,11 @@ impl IncomingSession {
     /// Rejects (`Reject`): the inviter sees the reason's status (busy 486, decline 603…).
     pub fn reject(&mut self, reason: Reason) -> Result<(), Error> {
         if self.reply.is_none() {
-            return Err(Error::invalid_state("incoming session", "answered", "reject"));
+            return Err(Error::invalid_state(
+                "incoming session",
+                "answered",
+                "reject",
+            ));
         }
         self.finish(reason);
         Ok(())
@@ -148,7 +173,12 @@ impl IncomingSession {
     fn finish(&mut self, reason: Reason) {
         if let Some(reply) = self.reply.take() {
             reply.reject(reason.status());
-            lifecycle_fail(&self.session.inner, &self.inviter, StateChangeReason::Normal, reason.status());
+            lifecycle_fail(
+                &self.session.inner,
+                &self.inviter,
+                StateChangeReason::Normal,
+                reason.status(),
+            );
         }
     }
 }

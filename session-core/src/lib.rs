@@ -40,7 +40,7 @@
 //! // …and receives her message, byte-exact.
 //! session.im()?.send_message("text/plain", "hello", None)?.await?;
 //! loop {
-//!     if let ParticipantEvent::MessageReceived { body, .. } = &*from_alice.recv().await.expect("event") {
+//!     if let ParticipantEvent::MessageReceived { body, .. } = from_alice.recv().await.expect("event") {
 //!         assert_eq!(&body[..], b"hello");
 //!         break;
 //!     }
@@ -109,7 +109,9 @@ pub mod uri;
 pub use channel::MediaChannel;
 pub use context::{Context, PropertyKey, PropertyValue};
 pub use description::{MediaDirection, MediaType};
-pub use endpoint::{Credential, CredentialCache, Endpoint, EndpointConfig, EndpointState, SessionManager};
+pub use endpoint::{
+    Credential, CredentialCache, Endpoint, EndpointConfig, EndpointState, SessionManager,
+};
 pub use error::Error;
 pub use inbound::COMPOSING_TIMEOUT;
 pub use incoming::IncomingSession;
@@ -119,6 +121,11 @@ pub use platform::{Platform, PlatformBuilder};
 pub use session::{AvParticipant, ImSession, MessageReport, Session, SessionType};
 pub use status::{Reason, Status, StatusCode};
 pub use uri::{Scheme, Uri, UriComparison};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 
 /// Locks a mutex, recovering the data of a poisoned one: state is never left
 /// half-updated across a panic point, so the data stays usable.

@@ -61,7 +61,9 @@ impl MemoryNetwork {
 
     /// A transport on this network, named `"memory"`, serving every scheme.
     pub fn transport(&self) -> MemoryTransport {
-        MemoryTransport { net: self.net.clone() }
+        MemoryTransport {
+            net: self.net.clone(),
+        }
     }
 
     /// Number of legs currently linked (two per established or pending session leg).
@@ -97,7 +99,10 @@ impl SignalingTransport for MemoryTransport {
         identity: LocalIdentity,
         inbound: mpsc::Sender<Inbound>,
     ) -> Result<Arc<dyn SignalingEndpoint>, SignalingError> {
-        let station = Arc::new(Station { key: identity.uri.user_at_host(), inbound });
+        let station = Arc::new(Station {
+            key: identity.uri.user_at_host(),
+            inbound,
+        });
         Ok(Arc::new(MemoryEndpoint {
             net: self.net.clone(),
             station,
@@ -115,7 +120,9 @@ struct MemoryEndpoint {
 
 impl fmt::Debug for MemoryEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryEndpoint").field("key", &self.station.key).finish()
+        f.debug_struct("MemoryEndpoint")
+            .field("key", &self.station.key)
+            .finish()
     }
 }
 
@@ -139,7 +146,11 @@ impl MemoryEndpoint {
     }
 
     async fn deliver(station: &Station, inbound: Inbound) -> Result<(), SignalingError> {
-        station.inbound.send(inbound).await.map_err(|_| unavailable("peer not listening"))
+        station
+            .inbound
+            .send(inbound)
+            .await
+            .map_err(|_| unavailable("peer not listening"))
     }
 
     async fn request<T: Send + 'static>(
@@ -172,14 +183,19 @@ impl SignalingEndpoint for MemoryEndpoint {
 
     async fn unregister(&self) -> Result<(), SignalingError> {
         let mut dir = lock(&self.net.directory);
-        if dir.get(&self.station.key).is_some_and(|w| w.as_ptr() == Arc::as_ptr(&self.station)) {
+        if dir
+            .get(&self.station.key)
+            .is_some_and(|w| w.as_ptr() == Arc::as_ptr(&self.station))
+        {
             dir.remove(&self.station.key);
         }
         Ok(())
     }
 
     async fn invite(&self, leg: LegId, invite: Invite) -> Result<Answer, SignalingError> {
-        let target = lock(&self.net.directory).get(&invite.to.user_at_host()).and_then(Weak::upgrade);
+        let target = lock(&self.net.directory)
+            .get(&invite.to.user_at_host())
+            .and_then(Weak::upgrade);
         let Some(target) = target else {
             return Err(unavailable("not registered"));
         };
@@ -192,7 +208,15 @@ impl SignalingEndpoint for MemoryEndpoint {
         let (cancel_tx, cancel_rx) = oneshot::channel();
         lock(&self.pending).insert(leg, cancel_tx);
         let (reply, mut rx) = Reply::<Answer>::channel();
-        let sent = Self::deliver(&target, Inbound::Invite { leg: peer_leg, invite, reply }).await;
+        let sent = Self::deliver(
+            &target,
+            Inbound::Invite {
+                leg: peer_leg,
+                invite,
+                reply,
+            },
+        )
+        .await;
         if let Err(e) = sent {
             lock(&self.pending).remove(&leg);
             self.unlink(leg);
@@ -216,7 +240,10 @@ impl SignalingEndpoint for MemoryEndpoint {
                 self.unlink(leg);
                 let _ = Self::deliver(
                     &target,
-                    Inbound::Terminated { leg: peer_leg, status: Status::new(StatusCode::REQUEST_TERMINATED) },
+                    Inbound::Terminated {
+                        leg: peer_leg,
+                        status: Status::new(StatusCode::REQUEST_TERMINATED),
+                    },
                 )
                 .await;
                 Err(SignalingError::cancelled())
@@ -233,7 +260,14 @@ impl SignalingEndpoint for MemoryEndpoint {
 
     async fn progress(&self, leg: LegId, progress: Progress) -> Result<(), SignalingError> {
         let (station, peer_leg) = self.peer(leg)?;
-        Self::deliver(&station, Inbound::Progress { leg: peer_leg, progress }).await
+        Self::deliver(
+            &station,
+            Inbound::Progress {
+                leg: peer_leg,
+                progress,
+            },
+        )
+        .await
     }
 
     async fn update(
@@ -241,16 +275,29 @@ impl SignalingEndpoint for MemoryEndpoint {
         leg: LegId,
         offer: SessionDescription,
     ) -> Result<SessionDescription, SignalingError> {
-        self.request(leg, |leg, reply| Inbound::Update { leg, offer, reply }).await
+        self.request(leg, |leg, reply| Inbound::Update { leg, offer, reply })
+            .await
     }
 
     async fn message(&self, leg: LegId, message: Message) -> Result<(), SignalingError> {
-        self.request(leg, |leg, reply| Inbound::Message { leg, message, reply }).await
+        self.request(leg, |leg, reply| Inbound::Message {
+            leg,
+            message,
+            reply,
+        })
+        .await
     }
 
     async fn composing(&self, leg: LegId, state: ComposingState) -> Result<(), SignalingError> {
         let (station, peer_leg) = self.peer(leg)?;
-        Self::deliver(&station, Inbound::Composing { leg: peer_leg, state }).await
+        Self::deliver(
+            &station,
+            Inbound::Composing {
+                leg: peer_leg,
+                state,
+            },
+        )
+        .await
     }
 
     async fn terminate(&self, leg: LegId, reason: Reason) -> Result<(), SignalingError> {
@@ -260,7 +307,14 @@ impl SignalingEndpoint for MemoryEndpoint {
             Reason::NotSpecified => Status::ok(),
             other => other.status(),
         };
-        Self::deliver(&station, Inbound::Terminated { leg: peer_leg, status }).await
+        Self::deliver(
+            &station,
+            Inbound::Terminated {
+                leg: peer_leg,
+                status,
+            },
+        )
+        .await
     }
 
     async fn shutdown(&self) {
@@ -272,9 +326,10 @@ impl SignalingEndpoint for MemoryEndpoint {
                 .filter(|(_, (peer, _))| peer.as_ptr() != Arc::as_ptr(&self.station))
                 .filter(|(leg, _)| {
                     // Our legs are those whose far end points back at us.
-                    links.get(leg).and_then(|(_, pl)| links.get(pl)).is_some_and(|(s, _)| {
-                        s.as_ptr() == Arc::as_ptr(&self.station)
-                    })
+                    links
+                        .get(leg)
+                        .and_then(|(_, pl)| links.get(pl))
+                        .is_some_and(|(s, _)| s.as_ptr() == Arc::as_ptr(&self.station))
                 })
                 .map(|(leg, (peer, pl))| (*leg, peer.clone(), *pl))
                 .collect()
@@ -283,7 +338,14 @@ impl SignalingEndpoint for MemoryEndpoint {
             self.unlink(leg);
             if let Some(peer) = peer.upgrade() {
                 let status = Status::with_text(StatusCode::SERVICE_UNAVAILABLE, "peer shut down");
-                let _ = Self::deliver(&peer, Inbound::Terminated { leg: peer_leg, status }).await;
+                let _ = Self::deliver(
+                    &peer,
+                    Inbound::Terminated {
+                        leg: peer_leg,
+                        status,
+                    },
+                )
+                .await;
             }
         }
     }

@@ -34,7 +34,10 @@ pub struct OperationContext {
 impl OperationContext {
     /// A context with an id and no properties.
     pub fn new(id: i64) -> Self {
-        Self { id, context: Context::new() }
+        Self {
+            id,
+            context: Context::new(),
+        }
     }
 
     /// A context with an id and properties.
@@ -68,8 +71,8 @@ pub enum OperationKind {
 pub struct OperationProgress {
     /// The operation.
     pub kind: OperationKind,
-    /// The caller's context, echoed.
-    pub context: Option<OperationContext>,
+    /// The caller's context, echoed (shared: copies of the event do not allocate).
+    pub context: Option<Arc<OperationContext>>,
     /// 1xx while in progress; the final status when complete.
     pub status: Status,
     /// Whether this is the completion.
@@ -154,6 +157,8 @@ impl<T> Operation<T> {
 impl<T> Future for Operation<T> {
     type Output = Result<T, Error>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Err(Error::Closed("runtime"))))
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(Error::Closed("runtime"))))
     }
 }

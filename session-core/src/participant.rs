@@ -50,7 +50,10 @@ impl ParticipantState {
         matches!(
             (self, to),
             (Idle, Connecting | Disconnected)
-                | (Connecting, Connecting | Connected | Disconnecting | Disconnected)
+                | (
+                    Connecting,
+                    Connecting | Connected | Disconnecting | Disconnected
+                )
                 | (Connected, Disconnecting | Disconnected)
                 | (Disconnecting, Disconnected)
         )
@@ -129,7 +132,7 @@ pub(crate) struct ParticipantData {
     /// Messages that arrived before the incoming session was accepted.
     pub(crate) held_messages: Vec<(Message, Reply<()>)>,
     /// The operation context of a pending `add_participant`, for progress events.
-    pub(crate) pending_op: Option<Option<OperationContext>>,
+    pub(crate) pending_op: Option<Option<Arc<OperationContext>>>,
     /// The offer of an incoming invitation, until answered.
     pub(crate) remote_offer: Option<SessionDescription>,
     /// An offer/answer exchange is under way (glare guard).
@@ -145,9 +148,18 @@ impl ParticipantData {
         status: Option<Status>,
     ) -> Result<(), Error> {
         if !self.state.can_become(to) {
-            return Err(Error::invalid_state("participant", self.state, "change state"));
+            return Err(Error::invalid_state(
+                "participant",
+                self.state,
+                "change state",
+            ));
         }
-        let change = StateChange { old: self.state, new: to, reason, status };
+        let change = StateChange {
+            old: self.state,
+            new: to,
+            reason,
+            status,
+        };
         self.state = to;
         self.publish(ParticipantEvent::StateChanged(change));
         if to == ParticipantState::Disconnected {
@@ -218,7 +230,11 @@ impl Participant {
     ) -> Self {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let (publisher, hub) = dispatch::channel(dispatch::DEFAULT_CAPACITY);
-        let state = if is_local { ParticipantState::Connected } else { ParticipantState::Idle };
+        let state = if is_local {
+            ParticipantState::Connected
+        } else {
+            ParticipantState::Idle
+        };
         Self {
             inner: Arc::new(ParticipantInner {
                 id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -317,7 +333,11 @@ mod tests {
         ];
         for from in all {
             for to in all {
-                assert_eq!(from.can_become(to), legal.contains(&(from, to)), "{from:?} -> {to:?}");
+                assert_eq!(
+                    from.can_become(to),
+                    legal.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
             }
         }
         assert_eq!(Disconnected.ucc_value(), 5);
@@ -337,20 +357,31 @@ mod tests {
         let mut events = p.events();
         {
             let mut d = lock(&p.inner.data);
-            d.transition(Connecting, StateChangeReason::Normal, None).unwrap();
-            d.transition(Disconnected, StateChangeReason::Failed, None).unwrap();
-            assert!(d.transition(Connected, StateChangeReason::Normal, None).is_err());
+            d.transition(Connecting, StateChangeReason::Normal, None)
+                .unwrap();
+            d.transition(Disconnected, StateChangeReason::Failed, None)
+                .unwrap();
+            assert!(
+                d.transition(Connected, StateChangeReason::Normal, None)
+                    .is_err()
+            );
             d.publish(ParticipantEvent::Composing);
         }
         let mut seen = Vec::new();
         while let Ok(e) = events.try_recv() {
-            seen.push((*e).clone());
+            seen.push(e);
         }
         assert_eq!(seen.len(), 2);
         assert!(matches!(
             &seen[1],
-            ParticipantEvent::StateChanged(StateChange { new: Disconnected, .. })
+            ParticipantEvent::StateChanged(StateChange {
+                new: Disconnected,
+                ..
+            })
         ));
-        assert_eq!(events.try_recv().unwrap_err(), dispatch::TryRecvError::Closed);
+        assert_eq!(
+            events.try_recv().unwrap_err(),
+            dispatch::TryRecvError::Closed
+        );
     }
 }

@@ -21,7 +21,14 @@ impl fmt::Debug for PlatformBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PlatformBuilder")
             .field("name", &self.name)
-            .field("transports", &self.transports.iter().map(|t| t.name().to_owned()).collect::<Vec<_>>())
+            .field(
+                "transports",
+                &self
+                    .transports
+                    .iter()
+                    .map(|t| t.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )
             .field("media", &self.media.is_some())
             .finish()
     }
@@ -53,7 +60,9 @@ impl PlatformBuilder {
 
     /// Builds the platform.
     pub fn build(self) -> Platform {
-        Platform { inner: Arc::new(self) }
+        Platform {
+            inner: Arc::new(self),
+        }
     }
 }
 
@@ -114,6 +123,10 @@ impl Platform {
                     .ok_or(Error::NoTransportForScheme(scheme.as_str()))?
             }
         };
-        Ok(Endpoint::new(config, transport.clone(), self.inner.media.clone()))
+        Ok(Endpoint::new(
+            config,
+            transport.clone(),
+            self.inner.media.clone(),
+        ))
     }
 }

@@ -5,6 +5,7 @@
 //! depends on SIP itself, and every transport maps its own outcomes onto it.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A status code: 1xx provisional, 2xx success, 3xx–6xx failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -126,19 +127,26 @@ impl fmt::Display for StatusCode {
 pub struct Status {
     /// The code.
     pub code: StatusCode,
-    /// Human-readable text (a SIP reason phrase, or a local explanation).
-    pub text: String,
+    /// Human-readable text (a SIP reason phrase, or a local explanation); shared, so
+    /// copies of a status (in events) never allocate.
+    pub text: Arc<str>,
 }
 
 impl Status {
     /// A status with the code's conventional text.
     pub fn new(code: StatusCode) -> Self {
-        Self { code, text: code.canonical_text().to_owned() }
+        Self {
+            code,
+            text: Arc::from(code.canonical_text()),
+        }
     }
 
     /// A status with its own text.
-    pub fn with_text(code: StatusCode, text: impl Into<String>) -> Self {
-        Self { code, text: text.into() }
+    pub fn with_text(code: StatusCode, text: impl Into<Arc<str>>) -> Self {
+        Self {
+            code,
+            text: text.into(),
+        }
     }
 
     /// 200 OK.
@@ -235,7 +243,13 @@ mod tests {
         assert_eq!(Reason::Timeout.status_code().as_u16(), 408);
         assert_eq!(Reason::Unavailable.status_code().as_u16(), 480);
         assert_eq!(Reason::NotAcceptable.status_code().as_u16(), 488);
-        for r in [Reason::Busy, Reason::Decline, Reason::Timeout, Reason::Unavailable, Reason::NotAcceptable] {
+        for r in [
+            Reason::Busy,
+            Reason::Decline,
+            Reason::Timeout,
+            Reason::Unavailable,
+            Reason::NotAcceptable,
+        ] {
             assert_eq!(Reason::from_status(r.status_code()), Some(r));
             assert_eq!(r.ucc_value(), u32::from(r.status_code().as_u16()));
         }
@@ -249,6 +263,9 @@ mod tests {
         assert!(StatusCode::BUSY_HERE.is_failure());
         assert_eq!(StatusCode::new(99), None);
         assert_eq!(StatusCode::new(700), None);
-        assert_eq!(Status::new(StatusCode::BUSY_HERE).to_string(), "486 Busy Here");
+        assert_eq!(
+            Status::new(StatusCode::BUSY_HERE).to_string(),
+            "486 Busy Here"
+        );
     }
 }

@@ -24,7 +24,9 @@ use crate::context::{Context, ids};
 use crate::dispatch::{RecvError, Subscription};
 use crate::endpoint::{Endpoint, EndpointState, IncomingSessions};
 use crate::error::Error;
-use crate::events::{EndpointEvent, MediaChannelEvent, ParticipantEvent, SessionEvent, StateChange};
+use crate::events::{
+    EndpointEvent, MediaChannelEvent, ParticipantEvent, SessionEvent, StateChange,
+};
 use crate::incoming::IncomingSession;
 use crate::operation::{OperationContext, OperationKind};
 use crate::participant::{ParticipantState, StateChangeReason};
@@ -56,7 +58,11 @@ pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
 }
 
 /// Waits for the first event matching `pick`, skipping others.
-pub async fn wait_for<E, T>(what: &str, events: &mut Subscription<E>, mut pick: impl FnMut(&E) -> Option<T>) -> T {
+pub async fn wait_for<E, T>(
+    what: &str,
+    events: &mut Subscription<E>,
+    mut pick: impl FnMut(&E) -> Option<T>,
+) -> T {
     within(what, async {
         loop {
             match events.recv().await {
@@ -65,8 +71,12 @@ pub async fn wait_for<E, T>(what: &str, events: &mut Subscription<E>, mut pick: 
                         return t;
                     }
                 }
-                Err(RecvError::Lagged(n)) => panic!("conformance: lagged {n} events waiting for {what}"),
-                Err(RecvError::Closed) => panic!("conformance: event stream closed waiting for {what}"),
+                Err(RecvError::Lagged(n)) => {
+                    panic!("conformance: lagged {n} events waiting for {what}")
+                }
+                Err(RecvError::Closed) => {
+                    panic!("conformance: event stream closed waiting for {what}")
+                }
             }
         }
     })
@@ -96,26 +106,55 @@ impl Pair {
         let bob = h.endpoint("bob").await;
         let alice_incoming = alice.session_manager().incoming().expect("incoming stream");
         let bob_incoming = bob.session_manager().incoming().expect("incoming stream");
-        within("alice enable", alice.enable(None).expect("enable")).await.expect("alice enabled");
-        within("bob enable", bob.enable(None).expect("enable")).await.expect("bob enabled");
-        Pair { alice, bob, alice_incoming, bob_incoming, alice_uri: h.uri("alice"), bob_uri: h.uri("bob") }
+        within("alice enable", alice.enable(None).expect("enable"))
+            .await
+            .expect("alice enabled");
+        within("bob enable", bob.enable(None).expect("enable"))
+            .await
+            .expect("bob enabled");
+        Pair {
+            alice,
+            bob,
+            alice_incoming,
+            bob_incoming,
+            alice_uri: h.uri("alice"),
+            bob_uri: h.uri("bob"),
+        }
     }
 
     /// Alice invites Bob to a session of `kind` (with an audio channel for A/V) and
     /// Bob accepts; returns both sides' sessions and the participants they see.
     pub async fn connect(&mut self, kind: SessionType, context: Context) -> Connected {
-        let session = self.alice.session_manager().create_session(kind, context).expect("create session");
-        let bob = session.create_participant(self.bob_uri.clone(), Context::new()).expect("participant");
+        let session = self
+            .alice
+            .session_manager()
+            .create_session(kind, context)
+            .expect("create session");
+        let bob = session
+            .create_participant(self.bob_uri.clone(), Context::new())
+            .expect("participant");
         if kind == SessionType::AudioVideo {
             let av = bob.av().expect("av facet");
-            av.add_channel(&av.create_channel(MediaType::Audio)).expect("add audio");
+            av.add_channel(&av.create_channel(MediaType::Audio))
+                .expect("add audio");
         }
-        let op = session.add_participant(&bob, None).expect("add participant");
-        let mut incoming = within("incoming session at bob", self.bob_incoming.next()).await.expect("incoming");
+        let op = session
+            .add_participant(&bob, None)
+            .expect("add participant");
+        let mut incoming = within("incoming session at bob", self.bob_incoming.next())
+            .await
+            .expect("incoming");
         let alice_at_bob = incoming.inviter().clone();
         let bob_session = within("accept", incoming.accept()).await.expect("accept");
-        within("invite completion", op).await.expect("invite accepted");
-        Connected { alice_session: session, bob_at_alice: bob, bob_session, alice_at_bob }
+        within("invite completion", op)
+            .await
+            .expect("invite accepted");
+        Connected {
+            alice_session: session,
+            bob_at_alice: bob,
+            bob_session,
+            alice_at_bob,
+        }
     }
 }
 
@@ -138,33 +177,81 @@ pub async fn enable_disable(h: &dyn Harness) {
     let _bob_incoming = bob.session_manager().incoming().expect("incoming");
     assert_eq!(alice.state(), EndpointState::Idle);
     let mut events = alice.events();
-    let op = alice.enable(Some(OperationContext::new(41))).expect("enable");
-    assert!(matches!(alice.enable(None), Err(Error::InvalidState { .. })), "enable twice must fail");
+    let op = alice
+        .enable(Some(OperationContext::new(41)))
+        .expect("enable");
+    assert!(
+        matches!(alice.enable(None), Err(Error::InvalidState { .. })),
+        "enable twice must fail"
+    );
     within("enable", op).await.expect("enabled");
     assert_eq!(alice.state(), EndpointState::Enabled);
     let mut seen = Vec::new();
     while let Ok(e) = events.try_recv() {
-        seen.push((*e).clone());
+        seen.push(e);
     }
-    assert!(matches!(seen[0], EndpointEvent::StateChanged { new: EndpointState::Enabling, .. }), "{seen:?}");
-    assert!(matches!(seen[1], EndpointEvent::StateChanged { new: EndpointState::Enabled, .. }), "{seen:?}");
+    assert!(
+        matches!(
+            seen[0],
+            EndpointEvent::StateChanged {
+                new: EndpointState::Enabling,
+                ..
+            }
+        ),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(
+            seen[1],
+            EndpointEvent::StateChanged {
+                new: EndpointState::Enabled,
+                ..
+            }
+        ),
+        "{seen:?}"
+    );
     match &seen[2] {
         EndpointEvent::Enabled(p) => {
             assert!(p.succeeded());
-            assert_eq!(p.context.as_ref().map(|c| c.id), Some(41), "operation context echoed");
+            assert_eq!(
+                p.context.as_ref().map(|c| c.id),
+                Some(41),
+                "operation context echoed"
+            );
         }
         other => panic!("expected Enabled, got {other:?}"),
     }
     // Bob is not enabled: inviting him fails with 480 and his endpoint stays untouched.
-    let session = alice.session_manager().create_session(SessionType::InstantMessaging, Context::new()).expect("session");
-    let p = session.create_participant(h.uri("bob"), Context::new()).expect("participant");
-    let err = within("invite to a disabled endpoint", session.add_participant(&p, None).expect("add")).await.unwrap_err();
-    assert_eq!(err.status().code, StatusCode::TEMPORARILY_UNAVAILABLE, "{err}");
+    let session = alice
+        .session_manager()
+        .create_session(SessionType::InstantMessaging, Context::new())
+        .expect("session");
+    let p = session
+        .create_participant(h.uri("bob"), Context::new())
+        .expect("participant");
+    let err = within(
+        "invite to a disabled endpoint",
+        session.add_participant(&p, None).expect("add"),
+    )
+    .await
+    .expect_err("the operation must fail");
+    assert_eq!(
+        err.status().code,
+        StatusCode::TEMPORARILY_UNAVAILABLE,
+        "{err}"
+    );
     assert_eq!(p.state(), ParticipantState::Disconnected);
-    within("disable", alice.disable(None).expect("disable")).await.expect("disabled");
+    within("disable", alice.disable(None).expect("disable"))
+        .await
+        .expect("disabled");
     assert_eq!(alice.state(), EndpointState::Disabled);
-    assert!(matches!(alice.disable(None), Err(Error::InvalidState { .. })));
-    within("re-enable", alice.enable(None).expect("enable")).await.expect("enabled again");
+    assert!(matches!(
+        alice.disable(None),
+        Err(Error::InvalidState { .. })
+    ));
+    within("re-enable", alice.enable(None).expect("enable"))
+        .await
+        .expect("enabled again");
     assert_eq!(alice.state(), EndpointState::Enabled);
 }
 
@@ -186,34 +273,64 @@ async fn collect_messages(events: &mut Subscription<ParticipantEvent>, n: usize)
 pub async fn im_both_ways(h: &dyn Harness) {
     const N: usize = 1000;
     let mut pair = Pair::new(h).await;
-    let c = pair.connect(SessionType::InstantMessaging, Context::new()).await;
+    let c = pair
+        .connect(SessionType::InstantMessaging, Context::new())
+        .await;
     let mut at_bob = c.alice_at_bob.events();
     let mut at_alice = c.bob_at_alice.events();
     let alice_im = c.alice_session.im().expect("im");
     let bob_im = c.bob_session.im().expect("im");
     let mut ops = Vec::with_capacity(2 * N);
     for i in 0..N {
-        ops.push(alice_im.send_message("text/plain; charset=UTF-8", format!("a→b {i} ✓"), None).expect("send"));
-        ops.push(bob_im.send_message("text/plain; charset=UTF-8", format!("b→a {i} ✓"), None).expect("send"));
+        ops.push(
+            alice_im
+                .send_message("text/plain; charset=UTF-8", format!("a→b {i} ✓"), None)
+                .expect("send"),
+        );
+        ops.push(
+            bob_im
+                .send_message("text/plain; charset=UTF-8", format!("b→a {i} ✓"), None)
+                .expect("send"),
+        );
     }
-    let (to_bob, to_alice) = tokio::join!(collect_messages(&mut at_bob, N), collect_messages(&mut at_alice, N));
+    let (to_bob, to_alice) = tokio::join!(
+        collect_messages(&mut at_bob, N),
+        collect_messages(&mut at_alice, N)
+    );
     for op in ops {
         let report = within("message result", op).await.expect("delivered");
         assert!(report.all_delivered());
         assert_eq!(report.results.len(), 1);
     }
     for i in 0..N {
-        assert_eq!(to_bob[i], format!("a→b {i} ✓").as_bytes(), "message {i} to bob");
-        assert_eq!(to_alice[i], format!("b→a {i} ✓").as_bytes(), "message {i} to alice");
+        assert_eq!(
+            to_bob[i],
+            format!("a→b {i} ✓").as_bytes(),
+            "message {i} to bob"
+        );
+        assert_eq!(
+            to_alice[i],
+            format!("b→a {i} ✓").as_bytes(),
+            "message {i} to alice"
+        );
     }
     let html = "<p>caf\u{e9} <b>bold</b>\r\n</p>";
-    within("html", alice_im.send_message("text/html", html, Some(OperationContext::new(7))).expect("send")).await.expect("html delivered");
+    within(
+        "html",
+        alice_im
+            .send_message("text/html", html, Some(OperationContext::new(7)))
+            .expect("send"),
+    )
+    .await
+    .expect("html delivered");
     let (ct, body) = wait_for("html message", &mut at_bob, |e| match e {
-        ParticipantEvent::MessageReceived { content_type, body } => Some((content_type.clone(), body.clone())),
+        ParticipantEvent::MessageReceived { content_type, body } => {
+            Some((content_type.clone(), body.clone()))
+        }
         _ => None,
     })
     .await;
-    assert_eq!(ct, "text/html");
+    assert_eq!(&*ct, "text/html");
     assert_eq!(&body[..], html.as_bytes());
     assert!(at_bob.try_recv().is_err(), "no duplicate delivered");
 }
@@ -221,27 +338,51 @@ pub async fn im_both_ways(h: &dyn Harness) {
 /// Composing and idle indications.
 pub async fn composing(h: &dyn Harness) {
     let mut pair = Pair::new(h).await;
-    let c = pair.connect(SessionType::InstantMessaging, Context::new()).await;
+    let c = pair
+        .connect(SessionType::InstantMessaging, Context::new())
+        .await;
     let mut at_bob = c.alice_at_bob.events();
     let im = c.alice_session.im().expect("im");
     im.start_composing().expect("composing");
-    wait_for("composing", &mut at_bob, |e| matches!(e, ParticipantEvent::Composing).then_some(())).await;
+    wait_for("composing", &mut at_bob, |e| {
+        matches!(e, ParticipantEvent::Composing).then_some(())
+    })
+    .await;
     assert!(c.alice_at_bob.is_composing());
     im.stop_composing().expect("idle");
-    wait_for("idle", &mut at_bob, |e| matches!(e, ParticipantEvent::Idle).then_some(())).await;
+    wait_for("idle", &mut at_bob, |e| {
+        matches!(e, ParticipantEvent::Idle).then_some(())
+    })
+    .await;
     assert!(!c.alice_at_bob.is_composing());
     // A message ends composing at the receiver.
     im.start_composing().expect("composing");
-    wait_for("composing again", &mut at_bob, |e| matches!(e, ParticipantEvent::Composing).then_some(())).await;
-    within("message", im.send_message("text/plain", "done typing", None).expect("send")).await.expect("sent");
-    wait_for("idle before message", &mut at_bob, |e| matches!(e, ParticipantEvent::Idle).then_some(())).await;
+    wait_for("composing again", &mut at_bob, |e| {
+        matches!(e, ParticipantEvent::Composing).then_some(())
+    })
+    .await;
+    within(
+        "message",
+        im.send_message("text/plain", "done typing", None)
+            .expect("send"),
+    )
+    .await
+    .expect("sent");
+    wait_for("idle before message", &mut at_bob, |e| {
+        matches!(e, ParticipantEvent::Idle).then_some(())
+    })
+    .await;
     wait_for("message after idle", &mut at_bob, |e| {
         matches!(e, ParticipantEvent::MessageReceived { .. }).then_some(())
     })
     .await;
 }
 
-async fn negotiated(what: &str, events: &mut Subscription<MediaChannelEvent>, want: MediaDirection) {
+async fn negotiated(
+    what: &str,
+    events: &mut Subscription<MediaChannelEvent>,
+    want: MediaDirection,
+) {
     wait_for(what, events, |e| match e {
         MediaChannelEvent::NegotiatedMediaChanged { new, .. } if *new == want => Some(()),
         _ => None,
@@ -264,12 +405,26 @@ pub async fn audio_video(h: &dyn Harness) {
     // Hold: Alice only sends; Bob then only receives.
     let mut b_audio_events = b_audio.events();
     a_audio.set_preferred_media(MediaDirection::SEND);
-    within("hold", alice_av.update_channels(Some(OperationContext::new(1))).expect("update")).await.expect("held");
+    within(
+        "hold",
+        alice_av
+            .update_channels(Some(OperationContext::new(1)))
+            .expect("update"),
+    )
+    .await
+    .expect("held");
     assert_eq!(a_audio.negotiated_media(), MediaDirection::SEND);
-    negotiated("bob sees hold", &mut b_audio_events, MediaDirection::RECEIVE).await;
+    negotiated(
+        "bob sees hold",
+        &mut b_audio_events,
+        MediaDirection::RECEIVE,
+    )
+    .await;
     // Resume.
     a_audio.set_preferred_media(MediaDirection::BOTH);
-    within("resume", alice_av.update_channels(None).expect("update")).await.expect("resumed");
+    within("resume", alice_av.update_channels(None).expect("update"))
+        .await
+        .expect("resumed");
     assert_eq!(a_audio.negotiated_media(), MediaDirection::BOTH);
     negotiated("bob sees resume", &mut b_audio_events, MediaDirection::BOTH).await;
 
@@ -277,10 +432,14 @@ pub async fn audio_video(h: &dyn Harness) {
     let mut bob_events = c.alice_at_bob.events();
     let video = alice_av.create_channel(MediaType::Video);
     alice_av.add_channel(&video).expect("add video");
-    within("add video", alice_av.update_channels(None).expect("update")).await.expect("video added");
+    within("add video", alice_av.update_channels(None).expect("update"))
+        .await
+        .expect("video added");
     assert_eq!(video.negotiated_media(), MediaDirection::BOTH);
     let b_video = wait_for("bob sees video", &mut bob_events, |e| match e {
-        ParticipantEvent::ChannelAdded { channel } if channel.media_type() == MediaType::Video => Some(channel.clone()),
+        ParticipantEvent::ChannelAdded { channel } if channel.media_type() == MediaType::Video => {
+            Some(channel.clone())
+        }
         _ => None,
     })
     .await;
@@ -289,50 +448,106 @@ pub async fn audio_video(h: &dyn Harness) {
 
     // Remove it again.
     alice_av.remove_channel(&video).expect("remove video");
-    within("remove video", alice_av.update_channels(None).expect("update")).await.expect("video removed");
+    within(
+        "remove video",
+        alice_av.update_channels(None).expect("update"),
+    )
+    .await
+    .expect("video removed");
     wait_for("bob sees video removed", &mut bob_events, |e| match e {
-        ParticipantEvent::ChannelRemoved { channel } if channel.media_type() == MediaType::Video => Some(()),
+        ParticipantEvent::ChannelRemoved { channel }
+            if channel.media_type() == MediaType::Video =>
+        {
+            Some(())
+        }
         _ => None,
     })
     .await;
     assert_eq!(bob_av.channels().len(), 1);
-    assert_eq!(a_audio.negotiated_media(), MediaDirection::BOTH, "audio untouched");
-    within("hang up", c.alice_session.terminate(Reason::NotSpecified, None).expect("terminate")).await.expect("ended");
+    assert_eq!(
+        a_audio.negotiated_media(),
+        MediaDirection::BOTH,
+        "audio untouched"
+    );
+    within(
+        "hang up",
+        c.alice_session
+            .terminate(Reason::NotSpecified, None)
+            .expect("terminate"),
+    )
+    .await
+    .expect("ended");
 }
 
 /// A rejected invitation: Bob is busy.
 pub async fn reject_busy(h: &dyn Harness) {
     let mut pair = Pair::new(h).await;
-    let session = pair.alice.session_manager().create_session(SessionType::InstantMessaging, Context::new()).expect("session");
-    let bob = session.create_participant(pair.bob_uri.clone(), Context::new()).expect("participant");
+    let session = pair
+        .alice
+        .session_manager()
+        .create_session(SessionType::InstantMessaging, Context::new())
+        .expect("session");
+    let bob = session
+        .create_participant(pair.bob_uri.clone(), Context::new())
+        .expect("participant");
     let mut bob_events = bob.events();
-    let op = session.add_participant(&bob, Some(OperationContext::new(9))).expect("add");
-    let mut incoming = within("incoming", pair.bob_incoming.next()).await.expect("incoming");
+    let op = session
+        .add_participant(&bob, Some(OperationContext::new(9)))
+        .expect("add");
+    let mut incoming = within("incoming", pair.bob_incoming.next())
+        .await
+        .expect("incoming");
     incoming.reject(Reason::Busy).expect("reject");
-    let err = within("rejection", op).await.unwrap_err();
+    let err = within("rejection", op)
+        .await
+        .expect_err("the operation must fail");
     assert_eq!(err.status().code, StatusCode::BUSY_HERE, "{err}");
     let change = wait_for("disconnected", &mut bob_events, |e| match e {
-        ParticipantEvent::StateChanged(c @ StateChange { new: ParticipantState::Disconnected, .. }) => Some(c.clone()),
+        ParticipantEvent::StateChanged(
+            c @ StateChange {
+                new: ParticipantState::Disconnected,
+                ..
+            },
+        ) => Some(c.clone()),
         _ => None,
     })
     .await;
     assert_eq!(change.reason, StateChangeReason::Failed);
     assert_eq!(change.status.map(|s| s.code), Some(StatusCode::BUSY_HERE));
-    assert!(matches!(incoming.accept().await, Err(Error::InvalidState { .. })), "accept after reject");
+    assert!(
+        matches!(incoming.accept().await, Err(Error::InvalidState { .. })),
+        "accept after reject"
+    );
 }
 
 /// Progress before the answer: ringing is seen before completion.
 pub async fn progress(h: &dyn Harness) {
     let mut pair = Pair::new(h).await;
-    let session = pair.alice.session_manager().create_session(SessionType::InstantMessaging, Context::new()).expect("session");
+    let session = pair
+        .alice
+        .session_manager()
+        .create_session(SessionType::InstantMessaging, Context::new())
+        .expect("session");
     let mut session_events = session.events();
-    let bob = session.create_participant(pair.bob_uri.clone(), Context::new()).expect("participant");
+    let bob = session
+        .create_participant(pair.bob_uri.clone(), Context::new())
+        .expect("participant");
     let mut bob_events = bob.events();
-    let op = session.add_participant(&bob, Some(OperationContext::new(5))).expect("add");
-    let mut incoming = within("incoming", pair.bob_incoming.next()).await.expect("incoming");
-    within("ringing", incoming.ringing()).await.expect("ringing sent");
+    let op = session
+        .add_participant(&bob, Some(OperationContext::new(5)))
+        .expect("add");
+    let mut incoming = within("incoming", pair.bob_incoming.next())
+        .await
+        .expect("incoming");
+    within("ringing", incoming.ringing())
+        .await
+        .expect("ringing sent");
     wait_for("ringing at alice", &mut bob_events, |e| match e {
-        ParticipantEvent::StateChanged(StateChange { new: ParticipantState::Connecting, reason: StateChangeReason::Ringing, .. }) => Some(()),
+        ParticipantEvent::StateChanged(StateChange {
+            new: ParticipantState::Connecting,
+            reason: StateChangeReason::Ringing,
+            ..
+        }) => Some(()),
         _ => None,
     })
     .await;
@@ -358,22 +573,48 @@ pub async fn progress(h: &dyn Harness) {
 /// Cancel before answer: cancelled status at both sides; accept afterwards fails.
 pub async fn cancel_before_answer(h: &dyn Harness) {
     let mut pair = Pair::new(h).await;
-    let session = pair.alice.session_manager().create_session(SessionType::InstantMessaging, Context::new()).expect("session");
-    let bob = session.create_participant(pair.bob_uri.clone(), Context::new()).expect("participant");
+    let session = pair
+        .alice
+        .session_manager()
+        .create_session(SessionType::InstantMessaging, Context::new())
+        .expect("session");
+    let bob = session
+        .create_participant(pair.bob_uri.clone(), Context::new())
+        .expect("participant");
     let op = session.add_participant(&bob, None).expect("add");
-    let mut incoming: IncomingSession = within("incoming", pair.bob_incoming.next()).await.expect("incoming");
+    let mut incoming: IncomingSession = within("incoming", pair.bob_incoming.next())
+        .await
+        .expect("incoming");
     let mut inviter_events = incoming.inviter().events();
+    let mut bob_session_events = incoming.session().events();
     op.cancel();
-    let err = within("cancelled invite", op).await.unwrap_err();
+    let err = within("cancelled invite", op)
+        .await
+        .expect_err("the operation must fail");
     assert!(matches!(err, Error::Cancelled(_)), "{err}");
     assert_eq!(err.status().code, StatusCode::REQUEST_TERMINATED);
     let change = wait_for("cancel at bob", &mut inviter_events, |e| match e {
-        ParticipantEvent::StateChanged(c @ StateChange { new: ParticipantState::Disconnected, .. }) => Some(c.clone()),
+        ParticipantEvent::StateChanged(
+            c @ StateChange {
+                new: ParticipantState::Disconnected,
+                ..
+            },
+        ) => Some(c.clone()),
         _ => None,
     })
     .await;
-    assert_eq!(change.status.map(|s| s.code), Some(StatusCode::REQUEST_TERMINATED));
-    assert!(matches!(incoming.accept().await, Err(Error::InvalidState { .. })), "accept after cancel");
+    assert_eq!(
+        change.status.map(|s| s.code),
+        Some(StatusCode::REQUEST_TERMINATED)
+    );
+    assert!(
+        matches!(incoming.accept().await, Err(Error::InvalidState { .. })),
+        "accept after cancel"
+    );
+    wait_for("bob's session ends", &mut bob_session_events, |e| {
+        matches!(e, SessionEvent::Terminated { .. }).then_some(())
+    })
+    .await;
     assert!(incoming.session().is_terminated());
     assert_eq!(bob.state(), ParticipantState::Disconnected);
 }
@@ -384,14 +625,29 @@ pub async fn remote_terminate(h: &dyn Harness) {
     let c = pair.connect(SessionType::AudioVideo, Context::new()).await;
     let mut alice_events = c.alice_session.events();
     let mut bob_events = c.bob_at_alice.events();
-    within("bob hangs up", c.bob_session.terminate(Reason::NotSpecified, None).expect("terminate")).await.expect("ended");
+    within(
+        "bob hangs up",
+        c.bob_session
+            .terminate(Reason::NotSpecified, None)
+            .expect("terminate"),
+    )
+    .await
+    .expect("ended");
     let change = wait_for("remote hang-up", &mut bob_events, |e| match e {
-        ParticipantEvent::StateChanged(c @ StateChange { new: ParticipantState::Disconnected, .. }) => Some(c.clone()),
+        ParticipantEvent::StateChanged(
+            c @ StateChange {
+                new: ParticipantState::Disconnected,
+                ..
+            },
+        ) => Some(c.clone()),
         _ => None,
     })
     .await;
     assert_eq!(change.reason, StateChangeReason::RemoteHangup);
-    wait_for("alice's session ends", &mut alice_events, |e| matches!(e, SessionEvent::Terminated { .. }).then_some(())).await;
+    wait_for("alice's session ends", &mut alice_events, |e| {
+        matches!(e, SessionEvent::Terminated { .. }).then_some(())
+    })
+    .await;
     assert!(c.alice_session.is_terminated());
     assert!(c.bob_session.is_terminated());
 }
@@ -401,11 +657,23 @@ pub async fn remote_terminate(h: &dyn Harness) {
 pub async fn conversation_id(h: &dyn Harness) {
     let mut pair = Pair::new(h).await;
     let id = "5f0c8d2a-conversation-✓";
-    let ctx = Context::new().with(ids::CONVERSATION_ID, id).expect("context");
+    let ctx = Context::new()
+        .with(ids::CONVERSATION_ID, id)
+        .expect("context");
     let c = pair.connect(SessionType::InstantMessaging, ctx).await;
-    assert_eq!(c.bob_session.context().text(ids::CONVERSATION_ID).expect("id at bob"), id);
+    assert_eq!(
+        c.bob_session
+            .context()
+            .text(ids::CONVERSATION_ID)
+            .expect("id at bob"),
+        id
+    );
     let c2 = pair.connect(SessionType::AudioVideo, Context::new()).await;
-    let generated = c2.alice_session.conversation_id().expect("generated id").to_owned();
+    let generated = c2
+        .alice_session
+        .conversation_id()
+        .expect("generated id")
+        .to_owned();
     assert_eq!(generated.len(), 36, "a UUID: {generated}");
     assert_eq!(c2.bob_session.conversation_id(), Some(generated.as_str()));
 }
@@ -416,22 +684,38 @@ pub async fn concurrent_sessions(h: &dyn Harness, count: usize) {
     let mut invites = Vec::with_capacity(count);
     let mut sessions = Vec::with_capacity(count);
     for _ in 0..count {
-        let s = pair.alice.session_manager().create_session(SessionType::InstantMessaging, Context::new()).expect("session");
-        let p = s.create_participant(pair.bob_uri.clone(), Context::new()).expect("participant");
+        let s = pair
+            .alice
+            .session_manager()
+            .create_session(SessionType::InstantMessaging, Context::new())
+            .expect("session");
+        let p = s
+            .create_participant(pair.bob_uri.clone(), Context::new())
+            .expect("participant");
         invites.push(s.add_participant(&p, None).expect("add"));
         sessions.push(s);
     }
     let mut accepted = Vec::with_capacity(count);
     for _ in 0..count {
-        let mut incoming = within("incoming", pair.bob_incoming.next()).await.expect("incoming");
-        accepted.push((incoming.inviter().events(), within("accept", incoming.accept()).await.expect("accept")));
+        let mut incoming = within("incoming", pair.bob_incoming.next())
+            .await
+            .expect("incoming");
+        accepted.push((
+            incoming.inviter().events(),
+            within("accept", incoming.accept()).await.expect("accept"),
+        ));
     }
     for op in invites {
         within("invite", op).await.expect("connected");
     }
     let mut ops = Vec::with_capacity(count);
     for (i, s) in sessions.iter().enumerate() {
-        ops.push(s.im().expect("im").send_message("text/plain", format!("session {i}"), None).expect("send"));
+        ops.push(
+            s.im()
+                .expect("im")
+                .send_message("text/plain", format!("session {i}"), None)
+                .expect("send"),
+        );
     }
     for op in ops {
         within("message", op).await.expect("delivered");
@@ -439,7 +723,9 @@ pub async fn concurrent_sessions(h: &dyn Harness, count: usize) {
     let mut bodies: Vec<String> = Vec::with_capacity(count);
     for (events, _) in &mut accepted {
         let body = wait_for("message", events, |e| match e {
-            ParticipantEvent::MessageReceived { body, .. } => Some(String::from_utf8_lossy(body).into_owned()),
+            ParticipantEvent::MessageReceived { body, .. } => {
+                Some(String::from_utf8_lossy(body).into_owned())
+            }
             _ => None,
         })
         .await;
@@ -450,12 +736,20 @@ pub async fn concurrent_sessions(h: &dyn Harness, count: usize) {
     expected.sort();
     assert_eq!(bodies, expected, "each session got its own message once");
     for s in &sessions {
-        within("terminate", s.terminate(Reason::NotSpecified, None).expect("terminate")).await.expect("ended");
+        within(
+            "terminate",
+            s.terminate(Reason::NotSpecified, None).expect("terminate"),
+        )
+        .await
+        .expect("ended");
     }
     for (_, s) in &accepted {
         let mut events = s.events();
         if !s.is_terminated() {
-            wait_for("bob's session ends", &mut events, |e| matches!(e, SessionEvent::Terminated { .. }).then_some(())).await;
+            wait_for("bob's session ends", &mut events, |e| {
+                matches!(e, SessionEvent::Terminated { .. }).then_some(())
+            })
+            .await;
         }
     }
 }
@@ -463,36 +757,113 @@ pub async fn concurrent_sessions(h: &dyn Harness, count: usize) {
 /// API misuse returns typed errors, never panics.
 pub async fn misuse(h: &dyn Harness) {
     let mut pair = Pair::new(h).await;
-    let c = pair.connect(SessionType::InstantMessaging, Context::new()).await;
-    assert!(matches!(c.alice_session.add_participant(&c.bob_at_alice, None), Err(Error::InvalidState { .. })), "invite twice");
-    assert!(matches!(c.bob_at_alice.av(), Err(Error::WrongSessionType { .. })));
+    let c = pair
+        .connect(SessionType::InstantMessaging, Context::new())
+        .await;
+    assert!(
+        matches!(
+            c.alice_session.add_participant(&c.bob_at_alice, None),
+            Err(Error::InvalidState { .. })
+        ),
+        "invite twice"
+    );
+    assert!(matches!(
+        c.bob_at_alice.av(),
+        Err(Error::WrongSessionType { .. })
+    ));
     let local = c.alice_session.local_participant();
-    assert!(matches!(c.alice_session.add_participant(&local, None), Err(Error::Foreign(_))));
-    assert!(matches!(c.bob_session.add_participant(&c.bob_at_alice, None), Err(Error::Foreign(_))), "participant of another session");
-    within("terminate", c.alice_session.terminate(Reason::NotSpecified, None).expect("terminate")).await.expect("ended");
+    assert!(matches!(
+        c.alice_session.add_participant(&local, None),
+        Err(Error::Foreign(_))
+    ));
+    assert!(
+        matches!(
+            c.bob_session.add_participant(&c.bob_at_alice, None),
+            Err(Error::Foreign(_))
+        ),
+        "participant of another session"
+    );
+    within(
+        "terminate",
+        c.alice_session
+            .terminate(Reason::NotSpecified, None)
+            .expect("terminate"),
+    )
+    .await
+    .expect("ended");
     let im = c.alice_session.im().expect("im facet still exists");
-    assert!(matches!(im.send_message("text/plain", "late", None), Err(Error::InvalidState { .. })), "send on terminated");
-    assert!(matches!(c.alice_session.terminate(Reason::NotSpecified, None), Err(Error::InvalidState { .. })), "terminate twice");
-    assert!(matches!(c.alice_session.create_participant(pair.bob_uri.clone(), Context::new()), Err(Error::InvalidState { .. })));
+    assert!(
+        matches!(
+            im.send_message("text/plain", "late", None),
+            Err(Error::InvalidState { .. })
+        ),
+        "send on terminated"
+    );
+    assert!(
+        matches!(
+            c.alice_session.terminate(Reason::NotSpecified, None),
+            Err(Error::InvalidState { .. })
+        ),
+        "terminate twice"
+    );
+    assert!(matches!(
+        c.alice_session
+            .create_participant(pair.bob_uri.clone(), Context::new()),
+        Err(Error::InvalidState { .. })
+    ));
 
     // Accept twice.
-    let s = pair.alice.session_manager().create_session(SessionType::InstantMessaging, Context::new()).expect("session");
-    let p = s.create_participant(pair.bob_uri.clone(), Context::new()).expect("participant");
+    let s = pair
+        .alice
+        .session_manager()
+        .create_session(SessionType::InstantMessaging, Context::new())
+        .expect("session");
+    let p = s
+        .create_participant(pair.bob_uri.clone(), Context::new())
+        .expect("participant");
     let op = s.add_participant(&p, None).expect("add");
-    let mut incoming = within("incoming", pair.bob_incoming.next()).await.expect("incoming");
-    within("accept", incoming.accept()).await.expect("first accept");
-    assert!(matches!(incoming.accept().await, Err(Error::InvalidState { .. })), "accept twice");
-    assert!(matches!(incoming.reject(Reason::Busy), Err(Error::InvalidState { .. })), "reject after accept");
+    let mut incoming = within("incoming", pair.bob_incoming.next())
+        .await
+        .expect("incoming");
+    within("accept", incoming.accept())
+        .await
+        .expect("first accept");
+    assert!(
+        matches!(incoming.accept().await, Err(Error::InvalidState { .. })),
+        "accept twice"
+    );
+    assert!(
+        matches!(
+            incoming.reject(Reason::Busy),
+            Err(Error::InvalidState { .. })
+        ),
+        "reject after accept"
+    );
     within("invite", op).await.expect("connected");
 
     // Dropping an incoming session unanswered rejects it with 480.
-    let s = pair.alice.session_manager().create_session(SessionType::InstantMessaging, Context::new()).expect("session");
-    let p = s.create_participant(pair.bob_uri.clone(), Context::new()).expect("participant");
+    let s = pair
+        .alice
+        .session_manager()
+        .create_session(SessionType::InstantMessaging, Context::new())
+        .expect("session");
+    let p = s
+        .create_participant(pair.bob_uri.clone(), Context::new())
+        .expect("participant");
     let op = s.add_participant(&p, None).expect("add");
-    drop(within("incoming", pair.bob_incoming.next()).await.expect("incoming"));
-    let err = within("dropped invitation", op).await.unwrap_err();
+    drop(
+        within("incoming", pair.bob_incoming.next())
+            .await
+            .expect("incoming"),
+    );
+    let err = within("dropped invitation", op)
+        .await
+        .expect_err("the operation must fail");
     assert_eq!(err.status().code, StatusCode::TEMPORARILY_UNAVAILABLE);
-    assert!(matches!(pair.bob.session_manager().incoming(), Err(Error::AlreadyTaken(_))));
+    assert!(matches!(
+        pair.bob.session_manager().incoming(),
+        Err(Error::AlreadyTaken(_))
+    ));
 }
 
 /// Expands to one `#[tokio::test]` per conformance scenario, in a module named `$name`,

@@ -79,7 +79,10 @@ impl Uri {
     /// Parses a URI.
     pub fn parse(input: &str) -> Result<Self, UriError> {
         if input.len() > MAX_URI_LEN {
-            return Err(UriError::TooLong { len: input.len(), max: MAX_URI_LEN });
+            return Err(UriError::TooLong {
+                len: input.len(),
+                max: MAX_URI_LEN,
+            });
         }
         let input = input.trim();
         if input.bytes().any(|b| b.is_ascii_control() || b == b' ') {
@@ -97,7 +100,9 @@ impl Uri {
         let mut params = Vec::new();
         for p in parts {
             if params.len() + headers.len() >= MAX_URI_PARAMS {
-                return Err(UriError::TooManyParameters { max: MAX_URI_PARAMS });
+                return Err(UriError::TooManyParameters {
+                    max: MAX_URI_PARAMS,
+                });
             }
             if p.is_empty() {
                 return Err(UriError::EmptyParameter);
@@ -110,7 +115,9 @@ impl Uri {
         if scheme == Scheme::Tel {
             let number = addr;
             let valid = !number.is_empty()
-                && number.bytes().all(|b| b.is_ascii_hexdigit() || b"+-.()*#".contains(&b));
+                && number
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b"+-.()*#".contains(&b));
             if !valid {
                 return Err(UriError::InvalidTelNumber(number.to_owned()));
             }
@@ -133,7 +140,14 @@ impl Uri {
             None => (None, addr),
         };
         let (host, port) = split_host_port(hostport)?;
-        Ok(Self { scheme, user, host, port, params, headers })
+        Ok(Self {
+            scheme,
+            user,
+            host,
+            port,
+            params,
+            headers,
+        })
     }
 
     /// The scheme.
@@ -143,7 +157,9 @@ impl Uri {
 
     /// The user part (the number, for `tel:`), without any password.
     pub fn user(&self) -> Option<&str> {
-        self.user.as_deref().map(|u| u.split_once(':').map_or(u, |(user, _)| user))
+        self.user
+            .as_deref()
+            .map(|u| u.split_once(':').map_or(u, |(user, _)| user))
     }
 
     /// The host (empty for `tel:`); IPv6 references keep their brackets.
@@ -209,14 +225,18 @@ impl Uri {
 
     /// This URI with the scheme replaced, e.g. to reach the same user over another transport.
     pub fn with_scheme(&self, scheme: Scheme) -> Self {
-        Self { scheme, ..self.clone() }
+        Self {
+            scheme,
+            ..self.clone()
+        }
     }
 }
 
 fn same_params(a: &[(String, Option<String>)], b: &[(String, Option<String>)]) -> bool {
     a.len() == b.len()
         && a.iter().all(|(n, v)| {
-            b.iter().any(|(n2, v2)| n.eq_ignore_ascii_case(n2) && v == v2)
+            b.iter()
+                .any(|(n2, v2)| n.eq_ignore_ascii_case(n2) && v == v2)
         })
 }
 
@@ -224,7 +244,9 @@ fn parse_headers(h: &str) -> Result<Vec<(String, String)>, UriError> {
     let mut out = Vec::new();
     for pair in h.split('&') {
         if out.len() >= MAX_URI_PARAMS {
-            return Err(UriError::TooManyParameters { max: MAX_URI_PARAMS });
+            return Err(UriError::TooManyParameters {
+                max: MAX_URI_PARAMS,
+            });
         }
         let (n, v) = pair.split_once('=').ok_or(UriError::EmptyParameter)?;
         if n.is_empty() {
@@ -260,12 +282,17 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), UriError> {
     };
     let valid_host = !host.is_empty()
         && (host.starts_with('[')
-            || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+            || host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
     if !valid_host {
         return Err(UriError::InvalidHost(host));
     }
     let port = match port {
-        Some(p) => Some(p.parse::<u16>().map_err(|_| UriError::InvalidPort(p.to_owned()))?),
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| UriError::InvalidPort(p.to_owned()))?,
+        ),
         None => None,
     };
     Ok((host, port))
@@ -360,17 +387,35 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_typed_errors() {
         assert!(matches!(Uri::parse("alice"), Err(UriError::MissingScheme)));
-        assert!(matches!(Uri::parse("http://x"), Err(UriError::UnknownScheme(_))));
+        assert!(matches!(
+            Uri::parse("http://x"),
+            Err(UriError::UnknownScheme(_))
+        ));
         assert!(matches!(Uri::parse("sip:"), Err(UriError::EmptyHost)));
         assert!(matches!(Uri::parse("sip:@host"), Err(UriError::EmptyUser)));
-        assert!(matches!(Uri::parse("sip:a@host:99999"), Err(UriError::InvalidPort(_))));
-        assert!(matches!(Uri::parse("sip:a@[zz]"), Err(UriError::InvalidHost(_))));
-        assert!(matches!(Uri::parse("sip:a@h o"), Err(UriError::InvalidCharacter)));
-        assert!(matches!(Uri::parse("tel:abc-x"), Err(UriError::InvalidTelNumber(_))));
+        assert!(matches!(
+            Uri::parse("sip:a@host:99999"),
+            Err(UriError::InvalidPort(_))
+        ));
+        assert!(matches!(
+            Uri::parse("sip:a@[zz]"),
+            Err(UriError::InvalidHost(_))
+        ));
+        assert!(matches!(
+            Uri::parse("sip:a@h o"),
+            Err(UriError::InvalidCharacter)
+        ));
+        assert!(matches!(
+            Uri::parse("tel:abc-x"),
+            Err(UriError::InvalidTelNumber(_))
+        ));
         let long = format!("sip:{}@h", "a".repeat(MAX_URI_LEN));
         assert!(matches!(Uri::parse(&long), Err(UriError::TooLong { .. })));
         let many = format!("sip:a@h{}", ";p".repeat(MAX_URI_PARAMS + 1));
-        assert!(matches!(Uri::parse(&many), Err(UriError::TooManyParameters { .. })));
+        assert!(matches!(
+            Uri::parse(&many),
+            Err(UriError::TooManyParameters { .. })
+        ));
     }
 
     proptest! {

@@ -13,14 +13,18 @@ struct Memory {
 impl Memory {
     fn new() -> Self {
         let network = MemoryNetwork::new();
-        Self { platform: Platform::builder().transport(network.transport()).build() }
+        Self {
+            platform: Platform::builder().transport(network.transport()).build(),
+        }
     }
 }
 
 #[async_trait]
 impl Harness for Memory {
     async fn endpoint(&self, user: &str) -> Endpoint {
-        self.platform.create_endpoint(EndpointConfig::new(self.uri(user))).expect("endpoint")
+        self.platform
+            .create_endpoint(EndpointConfig::new(self.uri(user)))
+            .expect("endpoint")
     }
 
     fn uri(&self, user: &str) -> Uri {

@@ -207,6 +207,7 @@ pub trait SignalingEndpoint: Send + Sync + fmt::Debug {
 /// What a transport tells session-core, per leg.
 #[derive(Debug)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // one per signal, moved once: boxing would cost more than it saves
 pub enum Inbound {
     /// A remote party invites this endpoint.
     Invite {
@@ -286,7 +287,9 @@ pub struct Reply<T> {
 
 impl<T> fmt::Debug for Reply<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reply").field("answered", &self.tx.is_none()).finish()
+        f.debug_struct("Reply")
+            .field("answered", &self.tx.is_none())
+            .finish()
     }
 }
 
@@ -334,9 +337,9 @@ pub struct ReplyReceiver<T> {
 impl<T> Future for ReplyReceiver<T> {
     type Output = Result<T, Status>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx).poll(cx).map(|r| {
-            r.unwrap_or_else(|_| Err(Status::new(StatusCode::TEMPORARILY_UNAVAILABLE)))
-        })
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or_else(|_| Err(Status::new(StatusCode::TEMPORARILY_UNAVAILABLE))))
     }
 }
 
@@ -348,7 +351,10 @@ mod tests {
     async fn dropped_reply_answers_480() {
         let (reply, rx) = Reply::<()>::channel();
         drop(reply);
-        assert_eq!(rx.await.unwrap_err().code, StatusCode::TEMPORARILY_UNAVAILABLE);
+        assert_eq!(
+            rx.await.unwrap_err().code,
+            StatusCode::TEMPORARILY_UNAVAILABLE
+        );
         let (reply, rx) = Reply::<u8>::channel();
         reply.accept(3);
         assert_eq!(rx.await.unwrap(), 3);

@@ -36,7 +36,9 @@ impl Participant {
     pub fn av(&self) -> Result<AvParticipant, Error> {
         let actual = self.session().map(|s| s.session_type());
         match actual {
-            Some(SessionType::AudioVideo) => Ok(AvParticipant { participant: self.clone() }),
+            Some(SessionType::AudioVideo) => Ok(AvParticipant {
+                participant: self.clone(),
+            }),
             Some(other) => Err(Error::WrongSessionType {
                 action: "media channels",
                 expected: SessionType::AudioVideo.name(),
@@ -62,16 +64,30 @@ impl AvParticipant {
     pub fn add_channel(&self, channel: &MediaChannel) -> Result<(), Error> {
         let mut d = lock(&self.participant.inner.data);
         if d.state == ParticipantState::Disconnected {
-            return Err(Error::invalid_state("participant", d.state, "add a channel"));
+            return Err(Error::invalid_state(
+                "participant",
+                d.state,
+                "add a channel",
+            ));
         }
         if d.all_channels().contains(channel) {
-            return Err(Error::invalid_state("channel", "attached", "be added again"));
+            return Err(Error::invalid_state(
+                "channel",
+                "attached",
+                "be added again",
+            ));
         }
         if d.lines.len() + d.new_channels.len() >= MAX_MEDIA_LINES {
-            return Err(Error::invalid_state("participant", "at its media line limit", "add a channel"));
+            return Err(Error::invalid_state(
+                "participant",
+                "at its media line limit",
+                "add a channel",
+            ));
         }
         d.new_channels.push(channel.clone());
-        d.publish(ParticipantEvent::ChannelAdded { channel: channel.clone() });
+        d.publish(ParticipantEvent::ChannelAdded {
+            channel: channel.clone(),
+        });
         Ok(())
     }
 
@@ -80,12 +96,18 @@ impl AvParticipant {
         let mut d = lock(&self.participant.inner.data);
         if let Some(pos) = d.new_channels.iter().position(|c| c == channel) {
             d.new_channels.remove(pos);
-        } else if let Some(line) = d.lines.iter_mut().find(|l| l.channel.as_ref() == Some(channel)) {
+        } else if let Some(line) = d
+            .lines
+            .iter_mut()
+            .find(|l| l.channel.as_ref() == Some(channel))
+        {
             line.channel = None;
         } else {
             return Err(Error::Foreign("channel"));
         }
-        d.publish(ParticipantEvent::ChannelRemoved { channel: channel.clone() });
+        d.publish(ParticipantEvent::ChannelRemoved {
+            channel: channel.clone(),
+        });
         drop(d);
         close_streams(std::slice::from_ref(channel));
         channel.set_negotiated(MediaDirection::NONE);
@@ -103,42 +125,54 @@ impl AvParticipant {
         &self,
         operation: Option<OperationContext>,
     ) -> Result<Operation<()>, Error> {
+        let operation = operation.map(Arc::new);
         let participant = self.participant.clone();
         let session = participant.session().ok_or(Error::Closed("session"))?.inner;
         let signaling = session.signaling()?;
         {
             let mut d = lock(&participant.inner.data);
             if d.state != ParticipantState::Connected {
-                return Err(Error::invalid_state("participant", d.state, "update channels"));
+                return Err(Error::invalid_state(
+                    "participant",
+                    d.state,
+                    "update channels",
+                ));
             }
             if d.negotiating {
-                return Err(Error::invalid_state("participant", "negotiating", "update channels"));
+                return Err(Error::invalid_state(
+                    "participant",
+                    "negotiating",
+                    "update channels",
+                ));
             }
             d.negotiating = true;
         }
-        Ok(Operation::spawn(OperationKind::UpdateChannels, move |_| async move {
-            let result = async {
-                let offer = build_offer(&session, &participant).await?;
-                let answer = signaling
-                    .update(participant.leg(), offer.clone())
-                    .await
-                    .map_err(|e| Error::failed("update channels", e))?;
-                apply_answer(&participant, &offer, Some(&answer)).await
-            }
-            .await;
-            lock(&participant.inner.data).negotiating = false;
-            let status = match &result {
-                Ok(()) => Status::ok(),
-                Err(e) => e.status(),
-            };
-            session.publish(SessionEvent::Operation(OperationProgress {
-                kind: OperationKind::UpdateChannels,
-                context: operation,
-                status,
-                is_complete: true,
-            }));
-            result
-        }))
+        Ok(Operation::spawn(
+            OperationKind::UpdateChannels,
+            move |_| async move {
+                let result = async {
+                    let offer = build_offer(&session, &participant).await?;
+                    let answer = signaling
+                        .update(participant.leg(), offer.clone())
+                        .await
+                        .map_err(|e| Error::failed("update channels", e))?;
+                    apply_answer(&participant, &offer, Some(&answer)).await
+                }
+                .await;
+                lock(&participant.inner.data).negotiating = false;
+                let status = match &result {
+                    Ok(()) => Status::ok(),
+                    Err(e) => e.status(),
+                };
+                session.publish(SessionEvent::Operation(OperationProgress {
+                    kind: OperationKind::UpdateChannels,
+                    context: operation,
+                    status,
+                    is_complete: true,
+                }));
+                result
+            },
+        ))
     }
 }
 
@@ -155,13 +189,18 @@ fn local_codecs(session: &SessionInner, media_type: MediaType) -> Vec<Codec> {
 
 /// Opens a stream for every channel that has none yet; returns channel addresses.
 async fn ensure_streams(session: &SessionInner, channels: &[MediaChannel]) -> Result<(), Error> {
-    let Some(engine) = &session.endpoint.media else { return Ok(()) };
+    let Some(engine) = &session.endpoint.media else {
+        return Ok(());
+    };
     for ch in channels {
         if lock(&ch.inner.data).stream.is_some() {
             continue;
         }
         let stream = engine
-            .open(StreamRequest { media_type: ch.media_type(), packet_path: None })
+            .open(StreamRequest {
+                media_type: ch.media_type(),
+                packet_path: None,
+            })
             .await?;
         let stream: Arc<dyn crate::contract::media::MediaStream> = Arc::from(stream);
         let mut d = lock(&ch.inner.data);
@@ -172,7 +211,10 @@ async fn ensure_streams(session: &SessionInner, channels: &[MediaChannel]) -> Re
 }
 
 fn address_of(ch: &MediaChannel) -> MediaAddress {
-    lock(&ch.inner.data).stream.as_ref().map_or(MediaAddress::None, |s| s.local_address())
+    lock(&ch.inner.data)
+        .stream
+        .as_ref()
+        .map_or(MediaAddress::None, |s| s.local_address())
 }
 
 /// Builds an offer from the participant's lines and new channels (which become lines).
@@ -184,7 +226,10 @@ pub(crate) async fn build_offer(
         let mut d = lock(&participant.inner.data);
         let new: Vec<MediaChannel> = std::mem::take(&mut d.new_channels);
         for ch in new {
-            d.lines.push(Line { media_type: ch.media_type(), channel: Some(ch) });
+            d.lines.push(Line {
+                media_type: ch.media_type(),
+                channel: Some(ch),
+            });
         }
         d.lines.clone()
     };
@@ -201,11 +246,18 @@ pub(crate) async fn build_offer(
                 rtcp_mux: true,
                 codecs: local_codecs(session, line.media_type),
             },
-            None => MediaDescription::new(line.media_type, MediaDirection::NONE, local_codecs(session, line.media_type))
-                .disabled(),
+            None => MediaDescription::new(
+                line.media_type,
+                MediaDirection::NONE,
+                local_codecs(session, line.media_type),
+            )
+            .disabled(),
         })
         .collect();
-    Ok(SessionDescription { version: session.next_version(), media })
+    Ok(SessionDescription {
+        version: session.next_version(),
+        media,
+    })
 }
 
 /// Applies the answer to an offer this side made.
@@ -219,11 +271,12 @@ pub(crate) async fn apply_answer(
         status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, "answer without media"),
         source: None,
     })?;
-    let directions = description::negotiated_directions(offer, answer).map_err(|e| Error::Failed {
-        action: "negotiate media",
-        status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, e.to_string()),
-        source: None,
-    })?;
+    let directions =
+        description::negotiated_directions(offer, answer).map_err(|e| Error::Failed {
+            action: "negotiate media",
+            status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, e.to_string()),
+            source: None,
+        })?;
     let lines = lock(&participant.inner.data).lines.clone();
     for (i, line) in lines.iter().enumerate() {
         let Some(ch) = &line.channel else { continue };
@@ -309,40 +362,54 @@ pub(crate) fn sync_lines(
     participant: &Participant,
     offer: &SessionDescription,
 ) -> Result<Vec<MediaChannel>, Error> {
-        let mut d = lock(&participant.inner.data);
-        let mut removed = Vec::new();
-        for (i, m) in offer.media.iter().enumerate() {
-            if i < d.lines.len() {
-                if d.lines[i].media_type != m.media_type {
-                    return Err(Error::Failed {
-                        action: "answer media",
-                        status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, "media line changed type"),
-                        source: None,
-                    });
-                }
-                if !m.enabled {
-                    if let Some(ch) = d.lines[i].channel.take() {
-                        removed.push(ch);
-                    }
-                }
-            } else {
-                let channel = m.enabled.then(|| MediaChannel::new(m.media_type, MediaDirection::BOTH));
-                if let Some(ch) = &channel {
-                    d.publish(ParticipantEvent::ChannelAdded { channel: ch.clone() });
-                }
-                d.lines.push(Line { media_type: m.media_type, channel });
+    let mut d = lock(&participant.inner.data);
+    let mut removed = Vec::new();
+    for (i, m) in offer.media.iter().enumerate() {
+        if i < d.lines.len() {
+            if d.lines[i].media_type != m.media_type {
+                return Err(Error::Failed {
+                    action: "answer media",
+                    status: Status::with_text(
+                        StatusCode::NOT_ACCEPTABLE_HERE,
+                        "media line changed type",
+                    ),
+                    source: None,
+                });
             }
+            if !m.enabled {
+                if let Some(ch) = d.lines[i].channel.take() {
+                    removed.push(ch);
+                }
+            }
+        } else {
+            let channel = m
+                .enabled
+                .then(|| MediaChannel::new(m.media_type, MediaDirection::BOTH));
+            if let Some(ch) = &channel {
+                d.publish(ParticipantEvent::ChannelAdded {
+                    channel: ch.clone(),
+                });
+            }
+            d.lines.push(Line {
+                media_type: m.media_type,
+                channel,
+            });
         }
-        for ch in &removed {
-            d.publish(ParticipantEvent::ChannelRemoved { channel: ch.clone() });
-        }
-        Ok(removed)
+    }
+    for ch in &removed {
+        d.publish(ParticipantEvent::ChannelRemoved {
+            channel: ch.clone(),
+        });
+    }
+    Ok(removed)
 }
 
 /// Closes the media streams of channels (in the background).
 pub(crate) fn close_streams(channels: &[MediaChannel]) {
-    let streams: Vec<_> =
-        channels.iter().filter_map(|c| lock(&c.inner.data).stream.take()).collect();
+    let streams: Vec<_> = channels
+        .iter()
+        .filter_map(|c| lock(&c.inner.data).stream.take())
+        .collect();
     if streams.is_empty() {
         return;
     }

@@ -43,7 +43,7 @@ impl MessageReport {
 enum Outgoing {
     Message {
         message: Message,
-        operation: Option<OperationContext>,
+        operation: Option<Arc<OperationContext>>,
         done: oneshot::Sender<Result<MessageReport, Error>>,
     },
     Composing(ComposingState),
@@ -77,16 +77,31 @@ impl ImSession {
     ) -> Result<Operation<MessageReport>, Error> {
         let body = body.into();
         if body.len() > MAX_MESSAGE_SIZE {
-            return Err(Error::invalid_state("message", format!("{} bytes", body.len()), "be sent"));
+            return Err(Error::invalid_state(
+                "message",
+                format!("{} bytes", body.len()),
+                "be sent",
+            ));
         }
         let inner = &self.session.inner;
         connected_participants(inner)?;
         let (done, rx) = oneshot::channel();
-        let message = Message { content_type: content_type.to_owned(), body };
-        enqueue(inner, Outgoing::Message { message, operation, done })?;
-        Ok(Operation::spawn(OperationKind::SendMessage, move |_| async move {
-            rx.await.unwrap_or(Err(Error::Closed("session")))
-        }))
+        let message = Message {
+            content_type: content_type.to_owned(),
+            body,
+        };
+        enqueue(
+            inner,
+            Outgoing::Message {
+                message,
+                operation: operation.map(Arc::new),
+                done,
+            },
+        )?;
+        Ok(Operation::spawn(
+            OperationKind::SendMessage,
+            move |_| async move { rx.await.unwrap_or(Err(Error::Closed("session"))) },
+        ))
     }
 
     /// Tells the participants the local user is typing (`StartComposing`).
@@ -118,7 +133,11 @@ fn connected_participants(inner: &Arc<SessionInner>) -> Result<Vec<Participant>,
         .cloned()
         .collect();
     if connected.is_empty() {
-        return Err(Error::invalid_state("session", "without connected participants", "send"));
+        return Err(Error::invalid_state(
+            "session",
+            "without connected participants",
+            "send",
+        ));
     }
     Ok(connected)
 }
@@ -136,15 +155,20 @@ fn enqueue(inner: &Arc<SessionInner>, item: Outgoing) -> Result<(), Error> {
             tx
         }
     };
-    tx.try_send(item).map_err(|_| Error::invalid_state("session", "outgoing queue full", "send"))
+    tx.try_send(item)
+        .map_err(|_| Error::invalid_state("session", "outgoing queue full", "send"))
 }
 
 async fn pump(session: std::sync::Weak<SessionInner>, mut rx: mpsc::Receiver<Outgoing>) {
     while let Some(item) = rx.recv().await {
-        let Some(session) = session.upgrade() else { break };
+        let Some(session) = session.upgrade() else {
+            break;
+        };
         match item {
             Outgoing::Composing(state) => {
-                let Ok(signaling) = session.signaling() else { continue };
+                let Ok(signaling) = session.signaling() else {
+                    continue;
+                };
                 for p in connected_participants(&session).unwrap_or_default() {
                     let changed = {
                         let mut d = lock(&p.inner.data);
@@ -158,7 +182,11 @@ async fn pump(session: std::sync::Weak<SessionInner>, mut rx: mpsc::Receiver<Out
                     }
                 }
             }
-            Outgoing::Message { message, operation, done } => {
+            Outgoing::Message {
+                message,
+                operation,
+                done,
+            } => {
                 let result = deliver(&session, message, operation).await;
                 let _ = done.send(result);
             }
@@ -169,7 +197,7 @@ async fn pump(session: std::sync::Weak<SessionInner>, mut rx: mpsc::Receiver<Out
 async fn deliver(
     session: &Arc<SessionInner>,
     message: Message,
-    operation: Option<OperationContext>,
+    operation: Option<Arc<OperationContext>>,
 ) -> Result<MessageReport, Error> {
     let signaling = session.signaling()?;
     let participants = connected_participants(session)?;
@@ -186,7 +214,10 @@ async fn deliver(
                 status
             }
         };
-        results.push(ParticipantResult { participant: p, status });
+        results.push(ParticipantResult {
+            participant: p,
+            status,
+        });
     }
     let all_failed = results.iter().all(|r| !r.status.code.is_success());
     let status = match (&first_failure, all_failed) {
@@ -200,7 +231,7 @@ async fn deliver(
             status,
             is_complete: true,
         },
-        results: results.clone(),
+        results: results.clone().into(),
     });
     match (first_failure, all_failed) {
         (Some(e), true) => Err(Error::failed("send message", e)),

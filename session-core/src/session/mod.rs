@@ -145,11 +145,16 @@ impl SessionInner {
 impl Drop for SessionInner {
     fn drop(&mut self) {
         // Nobody holds the session any more: hang up what is still connected.
-        let data = self.data.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let data = self
+            .data
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if data.terminated {
             return;
         }
-        let Ok(signaling) = self.endpoint.signaling() else { return };
+        let Ok(signaling) = self.endpoint.signaling() else {
+            return;
+        };
         let legs: Vec<LegId> = data
             .participants
             .iter()
@@ -192,7 +197,11 @@ impl PartialEq for Session {
 }
 
 impl Session {
-    pub(crate) fn new(endpoint: Arc<EndpointCore>, session_type: SessionType, context: Context) -> Self {
+    pub(crate) fn new(
+        endpoint: Arc<EndpointCore>,
+        session_type: SessionType,
+        context: Context,
+    ) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let (publisher, hub) = dispatch::channel(dispatch::DEFAULT_CAPACITY);
         let local_uri = endpoint.uri.clone();
@@ -308,7 +317,9 @@ impl Session {
     /// The instant-messaging facet.
     pub fn im(&self) -> Result<ImSession, Error> {
         match self.inner.session_type {
-            SessionType::InstantMessaging => Ok(ImSession { session: self.clone() }),
+            SessionType::InstantMessaging => Ok(ImSession {
+                session: self.clone(),
+            }),
             other => Err(Error::WrongSessionType {
                 action: "instant messaging",
                 expected: SessionType::InstantMessaging.name(),
