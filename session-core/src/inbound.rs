@@ -117,6 +117,7 @@ fn on_invite(core: &Arc<EndpointCore>, leg: LegId, invite: Invite, reply: Reply<
             StateChangeReason::Normal,
             None,
         );
+        p.add_endpoint(&invite.from, invite.device.as_deref());
         drop(p);
         data.participants.push(inviter.clone());
         data.publish(SessionEvent::ParticipantAdded {
@@ -206,14 +207,7 @@ fn on_update(
         reply.reject(Status::new(StatusCode::NOT_ACCEPTABLE_HERE));
         return;
     }
-    tokio::spawn(async move {
-        let result = av::answer_offer(&session.inner, &participant, &offer).await;
-        lock(&participant.inner.data).negotiating = false;
-        match result {
-            Ok(answer) => reply.accept(answer),
-            Err(e) => reply.reject(e.status()),
-        }
-    });
+    av::on_offer(session, participant, offer, reply);
 }
 
 fn on_message(participant: &Participant, message: Message, reply: Reply<()>) {

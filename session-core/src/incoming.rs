@@ -127,7 +127,10 @@ impl IncomingSession {
                 "accept",
             ));
         }
-        reply.accept(Answer { description });
+        reply.accept(Answer {
+            description,
+            device: None,
+        });
         let held = {
             let mut p = lock(&self.inviter.inner.data);
             p.remote_offer = None;

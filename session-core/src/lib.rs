@@ -118,7 +118,9 @@ pub use incoming::IncomingSession;
 pub use operation::{Operation, OperationContext, OperationKind, OperationProgress};
 pub use participant::{Participant, ParticipantState, StateChangeReason};
 pub use platform::{Platform, PlatformBuilder};
-pub use session::{AvParticipant, ImSession, MessageReport, Session, SessionType};
+pub use session::{
+    AvParticipant, ImSession, MediaRequest, MediaRequests, MessageReport, Session, SessionType,
+};
 pub use status::{Reason, Status, StatusCode};
 pub use uri::{Scheme, Uri, UriComparison};
 

@@ -28,6 +28,8 @@ const SCHEMES: &[Scheme] = &[Scheme::Sip, Scheme::Sips, Scheme::Tel, Scheme::Qui
 
 struct Station {
     key: String,
+    /// This attachment's device id.
+    device: String,
     inbound: mpsc::Sender<Inbound>,
 }
 
@@ -99,8 +101,11 @@ impl SignalingTransport for MemoryTransport {
         identity: LocalIdentity,
         inbound: mpsc::Sender<Inbound>,
     ) -> Result<Arc<dyn SignalingEndpoint>, SignalingError> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let station = Arc::new(Station {
             key: identity.uri.user_at_host(),
+            device: format!("memory-{n}"),
             inbound,
         });
         Ok(Arc::new(MemoryEndpoint {
@@ -192,7 +197,8 @@ impl SignalingEndpoint for MemoryEndpoint {
         Ok(())
     }
 
-    async fn invite(&self, leg: LegId, invite: Invite) -> Result<Answer, SignalingError> {
+    async fn invite(&self, leg: LegId, mut invite: Invite) -> Result<Answer, SignalingError> {
+        invite.device = Some(self.station.device.clone());
         let target = lock(&self.net.directory)
             .get(&invite.to.user_at_host())
             .and_then(Weak::upgrade);
@@ -228,7 +234,10 @@ impl SignalingEndpoint for MemoryEndpoint {
         };
         lock(&self.pending).remove(&leg);
         match outcome {
-            Some(Ok(answer)) => Ok(answer),
+            Some(Ok(mut answer)) => {
+                answer.device = Some(target.device.clone());
+                Ok(answer)
+            }
             Some(Err(status)) => {
                 self.unlink(leg);
                 Err(SignalingError::rejected(status))

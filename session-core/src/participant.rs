@@ -137,6 +137,9 @@ pub(crate) struct ParticipantData {
     pub(crate) remote_offer: Option<SessionDescription>,
     /// An offer/answer exchange is under way (glare guard).
     pub(crate) negotiating: bool,
+    /// Where offers that add media go, once the application took them.
+    pub(crate) media_requests: Option<tokio::sync::mpsc::Sender<crate::session::MediaRequest>>,
+    pub(crate) media_requests_taken: bool,
 }
 
 impl ParticipantData {
@@ -172,6 +175,21 @@ impl ParticipantData {
     pub(crate) fn publish(&mut self, event: ParticipantEvent) {
         if let Some(p) = &mut self.publisher {
             p.publish(event);
+        }
+    }
+
+    /// Records the device a participant signals from and announces it.
+    pub(crate) fn add_endpoint(&mut self, uri: &Uri, device: Option<&str>) {
+        let endpoint = ParticipantEndpoint {
+            uri: uri.clone(),
+            id: device.unwrap_or("default").to_owned(),
+            is_local: false,
+        };
+        if self.endpoints.iter().all(|e| e.id != endpoint.id) {
+            self.endpoints.push(endpoint.clone());
+            self.publish(ParticipantEvent::EndpointAdded {
+                endpoint: Arc::new(endpoint),
+            });
         }
     }
 
@@ -258,6 +276,8 @@ impl Participant {
                     pending_op: None,
                     remote_offer: None,
                     negotiating: false,
+                    media_requests: None,
+                    media_requests_taken: false,
                 }),
             }),
         }

@@ -866,6 +866,106 @@ pub async fn misuse(h: &dyn Harness) {
     ));
 }
 
+/// Media requests: an offer that adds video is the application's to accept or reject;
+/// a video line declined before accepting an incoming call is rejected in the answer;
+/// each side knows the other's device.
+pub async fn media_requests(h: &dyn Harness) {
+    let mut pair = Pair::new(h).await;
+    let c = pair.connect(SessionType::AudioVideo, Context::new()).await;
+    assert_eq!(
+        c.bob_at_alice.endpoints().len(),
+        1,
+        "the answering device is known"
+    );
+    assert_eq!(
+        c.alice_at_bob.endpoints().len(),
+        1,
+        "the inviting device is known"
+    );
+    let alice_av = c.bob_at_alice.av().expect("av");
+    let bob_av = c.alice_at_bob.av().expect("av");
+    let mut requests = bob_av.media_requests().expect("media requests");
+    assert!(matches!(
+        bob_av.media_requests(),
+        Err(Error::AlreadyTaken(_))
+    ));
+
+    // Bob rejects video: Alice's update fails with 488 and the call stays audio-only.
+    let video = alice_av.create_channel(MediaType::Video);
+    alice_av.add_channel(&video).expect("add video");
+    let op = alice_av.update_channels(None).expect("update");
+    let request = within("media request", requests.next())
+        .await
+        .expect("request");
+    assert_eq!(request.added_channels().len(), 1);
+    assert_eq!(request.added_channels()[0].media_type(), MediaType::Video);
+    request.reject();
+    let err = within("rejected update", op)
+        .await
+        .expect_err("the update must fail");
+    assert_eq!(err.status().code, StatusCode::NOT_ACCEPTABLE_HERE, "{err}");
+    assert_eq!(
+        bob_av.channels().len(),
+        1,
+        "bob's call is back to audio only"
+    );
+
+    // Alice asks again; Bob accepts, receiving video only.
+    let op = alice_av.update_channels(None).expect("update again");
+    let request = within("media request again", requests.next())
+        .await
+        .expect("request");
+    request.added_channels()[0].set_preferred_media(MediaDirection::RECEIVE);
+    within("accept request", request.accept())
+        .await
+        .expect("accepted");
+    within("update", op).await.expect("video negotiated");
+    assert_eq!(
+        video.negotiated_media(),
+        MediaDirection::SEND,
+        "alice only sends video"
+    );
+
+    // An incoming call with audio and video, video declined before accepting.
+    let session = pair
+        .alice
+        .session_manager()
+        .create_session(SessionType::AudioVideo, Context::new())
+        .expect("session");
+    let bob = session
+        .create_participant(pair.bob_uri.clone(), Context::new())
+        .expect("participant");
+    let av = bob.av().expect("av");
+    let audio = av.create_channel(MediaType::Audio);
+    let video = av.create_channel(MediaType::Video);
+    av.add_channel(&audio).expect("audio");
+    av.add_channel(&video).expect("video");
+    let op = session.add_participant(&bob, None).expect("add");
+    let mut incoming = within("incoming", pair.bob_incoming.next())
+        .await
+        .expect("incoming");
+    let offered = incoming.inviter().av().expect("av").channels();
+    assert_eq!(offered.len(), 2);
+    let offered_video = offered
+        .iter()
+        .find(|c| c.media_type() == MediaType::Video)
+        .expect("video offered");
+    incoming
+        .inviter()
+        .av()
+        .expect("av")
+        .remove_channel(offered_video)
+        .expect("decline video");
+    within("accept", incoming.accept()).await.expect("accepted");
+    within("invite", op).await.expect("connected");
+    assert_eq!(audio.negotiated_media(), MediaDirection::BOTH);
+    assert_eq!(
+        video.negotiated_media(),
+        MediaDirection::NONE,
+        "declined video line"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per conformance scenario, in a module named `$name`,
 /// for the harness built by `$harness` (an expression evaluated in each test).
 #[macro_export]
@@ -915,6 +1015,10 @@ macro_rules! conformance_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_sessions_1000() {
                 testkit::concurrent_sessions(&$harness, 1000).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn media_requests_and_devices() {
+                testkit::media_requests(&$harness).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn api_misuse() {

@@ -91,6 +91,9 @@ pub struct Invite {
     pub conversation_id: Option<String>,
     /// The media offer (audio/video sessions).
     pub offer: Option<SessionDescription>,
+    /// The inviting device's id (a SIP instance id, a QUIC client identity…), filled by
+    /// the transport when it knows one.
+    pub device: Option<String>,
 }
 
 /// The final positive answer to an invitation.
@@ -98,6 +101,8 @@ pub struct Invite {
 pub struct Answer {
     /// The media answer (audio/video sessions).
     pub description: Option<SessionDescription>,
+    /// The answering device's id, filled by the transport when it knows one.
+    pub device: Option<String>,
 }
 
 /// Provisional progress of an invitation.

@@ -7,13 +7,17 @@
 //! channel gets a [`MediaStream`](crate::contract::media::MediaStream) that is opened
 //! before its address is offered and re-applied after each exchange.
 
+use std::fmt;
 use std::sync::Arc;
+
+use tokio::sync::mpsc;
 
 use tracing::debug;
 
-use super::{SessionInner, SessionType};
+use super::{Session, SessionInner, SessionType};
 use crate::channel::MediaChannel;
 use crate::contract::media::{NegotiatedStream, StreamRequest};
+use crate::contract::signaling::Reply;
 use crate::description::{
     self, Codec, LocalMedia, MAX_MEDIA_LINES, MediaAddress, MediaDescription, MediaDirection,
     MediaType, SessionDescription,
@@ -112,6 +116,19 @@ impl AvParticipant {
         close_streams(std::slice::from_ref(channel));
         channel.set_negotiated(MediaDirection::NONE);
         Ok(())
+    }
+
+    /// Takes the stream of this participant's media requests (offers that add media).
+    /// Until it is taken, such offers are accepted from the channels' preferences.
+    pub fn media_requests(&self) -> Result<MediaRequests, Error> {
+        let mut d = lock(&self.participant.inner.data);
+        if d.media_requests_taken {
+            return Err(Error::AlreadyTaken("the media request stream"));
+        }
+        d.media_requests_taken = true;
+        let (tx, rx) = mpsc::channel(MEDIA_REQUEST_QUEUE);
+        d.media_requests = Some(tx);
+        Ok(MediaRequests { rx })
     }
 
     /// The attached channels, negotiated lines first.
@@ -309,8 +326,9 @@ async fn apply_line(
     Ok(())
 }
 
-/// Answers an offer from the participant: lines are matched by position, new enabled
-/// lines become channels (announced with `ChannelAdded`), disabled lines remove theirs.
+/// Answers an offer from the participant whose lines were already matched to it
+/// ([`sync_lines`]): each line is answered from its channel's preference, or rejected
+/// when the application removed the channel.
 pub(crate) async fn answer_offer(
     session: &Arc<SessionInner>,
     participant: &Participant,
@@ -321,11 +339,13 @@ pub(crate) async fn answer_offer(
         status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, e.to_string()),
         source: None,
     })?;
-    let removed = sync_lines(participant, offer)?;
     let lines = lock(&participant.inner.data).lines.clone();
-    close_streams(&removed);
-    for ch in &removed {
-        ch.set_negotiated(MediaDirection::NONE);
+    if lines.len() != offer.media.len() {
+        return Err(Error::Failed {
+            action: "answer media",
+            status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, "media lines out of step"),
+            source: None,
+        });
     }
     let channels: Vec<MediaChannel> = lines.iter().filter_map(|l| l.channel.clone()).collect();
     ensure_streams(session, &channels).await?;
@@ -355,53 +375,248 @@ pub(crate) async fn answer_offer(
     Ok(answer)
 }
 
-/// Matches the participant's lines to an offer by position: new enabled lines become
-/// channels (announced with `ChannelAdded`), disabled lines remove theirs. Returns the
-/// removed channels.
+/// Matches the participant's lines to an offer by position: new or re-enabled lines
+/// become channels (announced with `ChannelAdded`), disabled lines remove theirs
+/// (`ChannelRemoved`). A disabled position may be reused for another media type
+/// (RFC 3264 §8.1). Returns the (added, removed) channels.
 pub(crate) fn sync_lines(
     participant: &Participant,
     offer: &SessionDescription,
-) -> Result<Vec<MediaChannel>, Error> {
+) -> Result<(Vec<MediaChannel>, Vec<MediaChannel>), Error> {
+    description::check_limits(offer).map_err(|e| Error::Failed {
+        action: "answer media",
+        status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, e.to_string()),
+        source: None,
+    })?;
     let mut d = lock(&participant.inner.data);
-    let mut removed = Vec::new();
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
     for (i, m) in offer.media.iter().enumerate() {
-        if i < d.lines.len() {
-            if d.lines[i].media_type != m.media_type {
+        if i >= d.lines.len() {
+            d.lines.push(Line {
+                media_type: m.media_type,
+                channel: None,
+            });
+        }
+        let line = &mut d.lines[i];
+        match (&line.channel, m.enabled) {
+            (Some(_), true) if line.media_type != m.media_type => {
                 return Err(Error::Failed {
                     action: "answer media",
                     status: Status::with_text(
                         StatusCode::NOT_ACCEPTABLE_HERE,
-                        "media line changed type",
+                        "an active media line changed type",
                     ),
                     source: None,
                 });
             }
-            if !m.enabled {
-                if let Some(ch) = d.lines[i].channel.take() {
-                    removed.push(ch);
-                }
+            (Some(_), true) => {}
+            (Some(_), false) => removed.extend(line.channel.take()),
+            (None, true) => {
+                line.media_type = m.media_type;
+                let ch = MediaChannel::new(m.media_type, MediaDirection::BOTH);
+                line.channel = Some(ch.clone());
+                added.push(ch);
             }
-        } else {
-            let channel = m
-                .enabled
-                .then(|| MediaChannel::new(m.media_type, MediaDirection::BOTH));
-            if let Some(ch) = &channel {
-                d.publish(ParticipantEvent::ChannelAdded {
-                    channel: ch.clone(),
-                });
-            }
-            d.lines.push(Line {
-                media_type: m.media_type,
-                channel,
-            });
+            (None, false) => {}
         }
+    }
+    for ch in &added {
+        d.publish(ParticipantEvent::ChannelAdded {
+            channel: ch.clone(),
+        });
     }
     for ch in &removed {
         d.publish(ParticipantEvent::ChannelRemoved {
             channel: ch.clone(),
         });
     }
-    Ok(removed)
+    Ok((added, removed))
+}
+
+/// Undoes the channels a declined offer added, back to `previous_lines` lines.
+pub(crate) fn roll_back(participant: &Participant, added: &[MediaChannel], previous_lines: usize) {
+    let mut d = lock(&participant.inner.data);
+    for line in &mut d.lines {
+        if line.channel.as_ref().is_some_and(|c| added.contains(c)) {
+            line.channel = None;
+        }
+    }
+    d.lines.truncate(previous_lines);
+    for ch in added {
+        d.publish(ParticipantEvent::ChannelRemoved {
+            channel: ch.clone(),
+        });
+    }
+}
+
+/// Most media requests queued per participant before new ones are answered automatically.
+pub const MEDIA_REQUEST_QUEUE: usize = 16;
+
+/// A participant's offer that adds media (`OnMediaRequest`), for example video added to
+/// a call. Accept it — after removing or changing the added channels to decline parts
+/// of it — or reject it; dropping it unanswered rejects it (488), leaving the call as it
+/// was.
+#[must_use = "dropping a media request rejects it"]
+pub struct MediaRequest {
+    participant: Participant,
+    offer: SessionDescription,
+    added: Vec<MediaChannel>,
+    previous_lines: usize,
+    reply: Option<Reply<SessionDescription>>,
+}
+
+impl fmt::Debug for MediaRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediaRequest")
+            .field("participant", &self.participant.uri().to_string())
+            .field("added", &self.added)
+            .finish()
+    }
+}
+
+impl MediaRequest {
+    /// Who asks.
+    pub fn participant(&self) -> &Participant {
+        &self.participant
+    }
+
+    /// The channels the offer adds (already attached to the participant).
+    pub fn added_channels(&self) -> &[MediaChannel] {
+        &self.added
+    }
+
+    /// Accepts: answers with the participant's channels as they are now.
+    pub async fn accept(mut self) -> Result<(), Error> {
+        let reply = self.reply.take().ok_or(Error::Closed("media request"))?;
+        let session = self.participant.session().ok_or(Error::Closed("session"))?;
+        let result = answer_offer(&session.inner, &self.participant, &self.offer).await;
+        lock(&self.participant.inner.data).negotiating = false;
+        match result {
+            Ok(answer) => {
+                reply.accept(answer);
+                Ok(())
+            }
+            Err(e) => {
+                roll_back(&self.participant, &self.added, self.previous_lines);
+                reply.reject(e.status());
+                Err(e)
+            }
+        }
+    }
+
+    /// Rejects (488 Not Acceptable Here): the call stays as it was.
+    pub fn reject(mut self) {
+        self.decline();
+    }
+
+    fn decline(&mut self) {
+        if let Some(reply) = self.reply.take() {
+            roll_back(&self.participant, &self.added, self.previous_lines);
+            lock(&self.participant.inner.data).negotiating = false;
+            reply.reject(Status::new(StatusCode::NOT_ACCEPTABLE_HERE));
+        }
+    }
+}
+
+impl Drop for MediaRequest {
+    fn drop(&mut self) {
+        self.decline();
+    }
+}
+
+/// The stream of a participant's media requests; from [`AvParticipant::media_requests`].
+#[derive(Debug)]
+pub struct MediaRequests {
+    rx: mpsc::Receiver<MediaRequest>,
+}
+
+impl MediaRequests {
+    /// The next request; `None` once the participant is gone.
+    pub async fn next(&mut self) -> Option<MediaRequest> {
+        self.rx.recv().await
+    }
+}
+
+/// Handles a participant's new offer on an established leg: offers that add media go to
+/// the application when it took the participant's media requests; everything else
+/// (direction changes, removals, or additions nobody asked to decide) is answered from
+/// the channels' preferences.
+pub(crate) fn on_offer(
+    session: Session,
+    participant: Participant,
+    offer: SessionDescription,
+    reply: Reply<SessionDescription>,
+) {
+    let previous_lines = lock(&participant.inner.data).lines.len();
+    let requests = lock(&participant.inner.data).media_requests.clone();
+    if let Some(tx) = requests {
+        let added = match sync_lines(&participant, &offer) {
+            Ok((added, removed)) => {
+                close_streams(&removed);
+                for ch in &removed {
+                    ch.set_negotiated(MediaDirection::NONE);
+                }
+                added
+            }
+            Err(e) => {
+                lock(&participant.inner.data).negotiating = false;
+                reply.reject(e.status());
+                return;
+            }
+        };
+        if !added.is_empty() {
+            let request = MediaRequest {
+                participant: participant.clone(),
+                offer,
+                added,
+                previous_lines,
+                reply: Some(reply),
+            };
+            match tx.try_send(request) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(r) | mpsc::error::TrySendError::Closed(r)) => {
+                    // Nobody is deciding: answer from the preferences instead.
+                    let mut r = r;
+                    let reply = r.reply.take();
+                    let offer = std::mem::take(&mut r.offer);
+                    r.added.clear();
+                    drop(r);
+                    if let Some(reply) = reply {
+                        spawn_answer(session, participant, offer, reply);
+                    }
+                    return;
+                }
+            }
+        }
+        spawn_answer(session, participant, offer, reply);
+        return;
+    }
+    spawn_answer(session, participant, offer, reply);
+}
+
+fn spawn_answer(
+    session: Session,
+    participant: Participant,
+    offer: SessionDescription,
+    reply: Reply<SessionDescription>,
+) {
+    tokio::spawn(async move {
+        let result = match sync_lines(&participant, &offer) {
+            Ok((_, removed)) => {
+                close_streams(&removed);
+                for ch in &removed {
+                    ch.set_negotiated(MediaDirection::NONE);
+                }
+                answer_offer(&session.inner, &participant, &offer).await
+            }
+            Err(e) => Err(e),
+        };
+        lock(&participant.inner.data).negotiating = false;
+        match result {
+            Ok(answer) => reply.accept(answer),
+            Err(e) => reply.reject(e.status()),
+        }
+    });
 }
 
 /// Closes the media streams of channels (in the background).

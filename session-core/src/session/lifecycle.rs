@@ -106,6 +106,7 @@ pub(super) fn add_participant(
                         .ok()
                         .map(str::to_owned),
                     offer: offer.clone(),
+                    device: None,
                 };
                 let invite_fut = signaling.invite(leg, invite);
                 tokio::pin!(invite_fut);
@@ -161,8 +162,13 @@ pub(super) fn add_participant(
                 let connected = {
                     let mut p = lock(&participant.inner.data);
                     p.pending_op = None;
-                    p.transition(ParticipantState::Connected, StateChangeReason::Normal, None)
-                        .is_ok()
+                    let ok = p
+                        .transition(ParticipantState::Connected, StateChangeReason::Normal, None)
+                        .is_ok();
+                    if ok {
+                        p.add_endpoint(participant.uri(), answer.device.as_deref());
+                    }
+                    ok
                 };
                 if !connected {
                     // Terminated or removed while the answer was on its way: hang up.

@@ -23,7 +23,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use av::AvParticipant;
+pub use av::{AvParticipant, MEDIA_REQUEST_QUEUE, MediaRequest, MediaRequests};
 pub use im::{ImSession, MAX_MESSAGE_SIZE, MessageReport};
 
 use crate::context::{Context, ids};
