@@ -4,16 +4,22 @@
 //! `user@host`, invitations with progress, answers and cancellation (including a
 //! cancel that crosses an answer, which it resolves as SIP does: the answered leg is
 //! hung up), in-session offers, messages with delivery results, composing
-//! indications and hang-ups — with channels instead of sockets. It is the reference
+//! indications and hang-ups — with channels instead of sockets, and it carries media
+//! itself: each media line of a leg has a [`PacketPath`] of datagrams to the same
+//! line of the peer's leg. It is the reference
 //! transport of the conformance suite and the fastest way to test an application.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
+use std::task::{Context as TaskContext, Poll};
+
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::contract::media::{PacketPath, PacketPathError};
 use crate::contract::signaling::{
     Answer, ComposingState, Inbound, Invite, LegId, LocalIdentity, Message, Progress, Reply,
     SignalingEndpoint, SignalingTransport,
@@ -38,6 +44,69 @@ struct Net {
     directory: Mutex<HashMap<String, Weak<Station>>>,
     /// Each leg's far end: the peer station and the peer's leg id.
     links: Mutex<HashMap<LegId, (Weak<Station>, LegId)>>,
+    /// Receive queues of media flows, by (leg, flow id).
+    inboxes: Mutex<HashMap<(LegId, u64), mpsc::Sender<Bytes>>>,
+}
+
+/// Largest datagram a memory packet path carries (a typical QUIC datagram budget).
+pub const PATH_MTU: usize = 1200;
+/// Datagrams queued per flow before new ones are dropped, as a congested network would.
+pub const PATH_QUEUE: usize = 1024;
+
+/// Media flow `flow` of one leg over the memory network: datagrams go to the same flow
+/// of the peer's leg. Until the peer opened its side (or while its queue is full),
+/// datagrams are dropped, as on a network.
+struct MemoryPath {
+    net: Weak<Net>,
+    leg: LegId,
+    flow: u64,
+    rx: Mutex<mpsc::Receiver<Bytes>>,
+}
+
+impl fmt::Debug for MemoryPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryPath")
+            .field("leg", &self.leg)
+            .field("flow", &self.flow)
+            .finish()
+    }
+}
+
+impl PacketPath for MemoryPath {
+    fn send(&self, packet: Bytes) -> Result<(), PacketPathError> {
+        if packet.len() > PATH_MTU {
+            return Err(PacketPathError::TooLarge {
+                len: packet.len(),
+                max: PATH_MTU,
+            });
+        }
+        let net = self.net.upgrade().ok_or(PacketPathError::Closed)?;
+        let peer_leg = lock(&net.links).get(&self.leg).map(|(_, l)| *l);
+        let inbox = peer_leg.and_then(|l| lock(&net.inboxes).get(&(l, self.flow)).cloned());
+        if let Some(inbox) = inbox {
+            // A full or closed queue drops the datagram, as a network would.
+            let _ = inbox.try_send(packet);
+        }
+        Ok(())
+    }
+
+    fn poll_recv(&self, cx: &mut TaskContext<'_>) -> Poll<Result<Bytes, PacketPathError>> {
+        lock(&self.rx)
+            .poll_recv(cx)
+            .map(|p| p.ok_or(PacketPathError::Closed))
+    }
+
+    fn max_packet_size(&self) -> usize {
+        PATH_MTU
+    }
+}
+
+impl Drop for MemoryPath {
+    fn drop(&mut self) {
+        if let Some(net) = self.net.upgrade() {
+            lock(&net.inboxes).remove(&(self.leg, self.flow));
+        }
+    }
 }
 
 /// A network of in-memory endpoints. Clone it to share it.
@@ -324,6 +393,17 @@ impl SignalingEndpoint for MemoryEndpoint {
             },
         )
         .await
+    }
+
+    fn packet_path(&self, leg: LegId, flow_id: u64) -> Option<Arc<dyn PacketPath>> {
+        let (tx, rx) = mpsc::channel(PATH_QUEUE);
+        lock(&self.net.inboxes).insert((leg, flow_id), tx);
+        Some(Arc::new(MemoryPath {
+            net: Arc::downgrade(&self.net),
+            leg,
+            flow: flow_id,
+            rx: Mutex::new(rx),
+        }))
     }
 
     async fn shutdown(&self) {

@@ -205,18 +205,30 @@ fn local_codecs(session: &SessionInner, media_type: MediaType) -> Vec<Codec> {
 }
 
 /// Opens a stream for every channel that has none yet; returns channel addresses.
-async fn ensure_streams(session: &SessionInner, channels: &[MediaChannel]) -> Result<(), Error> {
+/// Opens a stream for every line's channel that has none yet. Line `i` is media flow
+/// `i` of the participant's leg: when the transport carries media itself it provides
+/// the packet path for it.
+async fn ensure_streams(
+    session: &SessionInner,
+    participant: &Participant,
+    lines: &[Line],
+) -> Result<(), Error> {
     let Some(engine) = &session.endpoint.media else {
         return Ok(());
     };
-    for ch in channels {
+    let signaling = session.signaling().ok();
+    for (flow, line) in lines.iter().enumerate() {
+        let Some(ch) = &line.channel else { continue };
         if lock(&ch.inner.data).stream.is_some() {
             continue;
         }
+        let packet_path = signaling
+            .as_ref()
+            .and_then(|s| s.packet_path(participant.leg(), flow as u64));
         let stream = engine
             .open(StreamRequest {
                 media_type: ch.media_type(),
-                packet_path: None,
+                packet_path,
             })
             .await?;
         let stream: Arc<dyn crate::contract::media::MediaStream> = Arc::from(stream);
@@ -250,8 +262,7 @@ pub(crate) async fn build_offer(
         }
         d.lines.clone()
     };
-    let channels: Vec<MediaChannel> = lines.iter().filter_map(|l| l.channel.clone()).collect();
-    ensure_streams(session, &channels).await?;
+    ensure_streams(session, participant, &lines).await?;
     let media = lines
         .iter()
         .map(|line| match &line.channel {
@@ -347,8 +358,7 @@ pub(crate) async fn answer_offer(
             source: None,
         });
     }
-    let channels: Vec<MediaChannel> = lines.iter().filter_map(|l| l.channel.clone()).collect();
-    ensure_streams(session, &channels).await?;
+    ensure_streams(session, participant, &lines).await?;
     let answer = description::answer(offer, session.next_version(), |i, _| {
         let ch = lines.get(i)?.channel.as_ref()?;
         Some(LocalMedia {
