@@ -27,14 +27,23 @@ fn completion(
     })
 }
 
+/// A remote participant of this session, or a "foreign participant" error.
+fn ensure_remote_member(
+    session: &Arc<SessionInner>,
+    participant: &Participant,
+) -> Result<(), Error> {
+    if participant.is_local() || !participant.belongs_to(session) {
+        return Err(Error::Foreign("participant"));
+    }
+    Ok(())
+}
+
 pub(super) fn add_participant(
     session: &Arc<SessionInner>,
     participant: &Participant,
     operation: Option<OperationContext>,
 ) -> Result<Operation<()>, Error> {
-    if participant.is_local() || !participant.belongs_to(session) {
-        return Err(Error::Foreign("participant"));
-    }
+    ensure_remote_member(session, participant)?;
     let operation = operation.map(Arc::new);
     let signaling = session.signaling()?;
     {
@@ -243,9 +252,7 @@ pub(super) fn remove_participant(
     participant: &Participant,
     operation: Option<OperationContext>,
 ) -> Result<Operation<()>, Error> {
-    if participant.is_local() || !participant.belongs_to(session) {
-        return Err(Error::Foreign("participant"));
-    }
+    ensure_remote_member(session, participant)?;
     let signaling = session.signaling()?;
     session.check_live("remove a participant")?;
     let (state, direction) = {
