@@ -1,4 +1,108 @@
-//! Media for ucc-rs: capture, codecs, RTP/RTCP and the media engine.
+//! Media for ucc-rs: RTP framing and payload formats today; capture, codecs,
+//! RTCP, the jitter buffer and the media engine later.
 //!
-//! This crate is a placeholder in the workspace: its contents are built by the
-//! media-av issue. It holds no code yet.
+//! # What is here
+//!
+//! The RTP framing layer ([`rtp`]):
+//!
+//! - RTP header parse and write (RFC 3550 §5.1) with CSRCs, padding and
+//!   header extensions: RFC 8285 one-byte and two-byte elements, other
+//!   profiles kept raw ([`rtp::header`], [`rtp::extension`]).
+//! - Typed fields: [`rtp::Ssrc`], [`rtp::SeqNo`] (wrap-around comparison, RFC
+//!   3550 A.1 extension to 64 bits), [`rtp::PayloadType`] (0..=127),
+//!   [`rtp::Timestamp`].
+//! - Payload formats, each a packetizer and a depacketizer with the marker
+//!   and timestamp rules of its RFC: H.264 (RFC 6184, packetization-mode 1:
+//!   single NAL unit, STAP-A, FU-A), Opus (RFC 7587), G.711 PCMU/PCMA
+//!   (RFC 3551) and telephone events / DTMF (RFC 4733).
+//!
+//! Not built yet (issue 6): capture and playback, codecs, RTCP, receive
+//! statistics, the jitter buffer and the media engine.
+//!
+//! # Design
+//!
+//! **Sans-IO.** Nothing here touches a socket or a clock. Parsers take
+//! buffers; packetizers return packets; timestamps are media-clock values
+//! the caller supplies or the packetizer advances by the media it was given.
+//! [`rtp::dtmf::DtmfTone`] says when each packet is due instead of sleeping.
+//!
+//! **Zero-copy.** [`rtp::RtpPacket`] is a view: parsing validates lengths and
+//! stores offsets, and the payload is a slice of the received [`bytes::Bytes`].
+//! Outgoing packets ([`rtp::OutPacket`]) are an inline 12–16 byte head (RTP
+//! header plus payload header, such as FU-A's two bytes) and a body that is a
+//! slice of the caller's media buffer, so H.264 packetization copies no media
+//! bytes; send with vectored IO or copy once with [`rtp::OutPacket::write_to`].
+//! The H.264 depacketizer hands NAL units that arrived whole out as slices and
+//! copies only FU-A fragments, into one reassembly buffer it reuses.
+//!
+//! **No allocation per packet** on the fast paths: header parse and write,
+//! H.264/Opus/G.711 packetization and single-NAL/STAP-A depacketization.
+//! STAP-A aggregation copies its small NAL units into one new buffer per
+//! aggregate, DTMF packets allocate their four-byte payload, and FU-A
+//! reassembly allocates only when a NAL unit outgrows the reused buffer (or
+//! the previous NAL unit is still held by the caller).
+//!
+//! # Errors vs panics
+//!
+//! No input makes this crate panic; every parser and depacketizer is
+//! property-tested with arbitrary bytes. Errors say who is at fault: peer
+//! input errors ([`rtp::RtpParseError`], the H.264 [`rtp::h264::DropReason`]s)
+//! versus caller mistakes ([`rtp::RtpWriteError`],
+//! [`rtp::h264::H264PacketizeError`]). A broken H.264 NAL unit (lost or
+//! missing FU-A fragment, truncated FU-A, malformed STAP-A) is dropped and
+//! reported as an event and a counter, never handed out partly.
+//!
+//! # Known limits
+//!
+//! | Limit | Value |
+//! |---|---|
+//! | Reassembled H.264 NAL unit | [`rtp::h264::DEFAULT_MAX_NAL_SIZE`] (4 MiB), configurable |
+//! | H.264 modes | packetization-mode 1 only; STAP-B, MTAP and FU-B are dropped as unsupported |
+//! | H.264 depacketizer input | in sequence order (reordering is the jitter buffer's job) |
+//! | Packets from [`rtp::Sequencer`] | no CSRCs or header extensions (write those with [`rtp::RtpHeader`]) |
+//! | Telephone-event duration | at most 65535 ticks; long-event segmentation (RFC 4733 §2.5.2.3) not built |
+//! | G.711 packet | 1..=960 samples |
+//! | Opus checks | TOC, code-1/2/3 framing header and the 120 ms bound; frame contents are the decoder's |
+//!
+//! # Dependencies
+//!
+//! - `bytes`: shared, sliceable buffers for zero-copy payloads.
+//! - `memchr`: SIMD search for Annex-B start codes, so scanning an access
+//!   unit runs near memory speed.
+//! - `thiserror`: the error enums.
+//!
+//! # Example
+//!
+//! ```
+//! use bytes::Bytes;
+//! use media_av::rtp::h264::{H264Depacketizer, H264Event, H264Packetizer};
+//! use media_av::rtp::{PayloadType, RtpPacket, SeqNo, Sequencer, Ssrc, Timestamp};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // An access unit in Annex-B form: SPS, PPS and a 5000-byte IDR slice.
+//! let mut au = vec![0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xCE, 0, 0, 0, 1, 0x65];
+//! au.resize(au.len() + 4999, 0x88);
+//! let au = Bytes::from(au);
+//!
+//! let pt = PayloadType::new(96).ok_or("payload type")?;
+//! let mut seq = Sequencer::new(Ssrc(0x1234), SeqNo(7));
+//! let packetizer = H264Packetizer::new(pt, 1200)?;
+//! let mut depacketizer = H264Depacketizer::new();
+//! let mut datagram = [0u8; 1500];
+//! let mut nal_sizes = Vec::new();
+//! for packet in packetizer.packetize_annexb(&mut seq, &au, Timestamp(90_000))? {
+//!     // Over the network: one contiguous datagram per packet.
+//!     let n = packet.write_to(&mut datagram)?;
+//!     let received = RtpPacket::parse(Bytes::copy_from_slice(&datagram[..n]))?;
+//!     for event in depacketizer.push_packet(received) {
+//!         if let H264Event::Nal(nal) = event {
+//!             nal_sizes.push(nal.data.len());
+//!         }
+//!     }
+//! }
+//! assert_eq!(nal_sizes, [2, 2, 5000]);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod rtp;

@@ -1,0 +1,440 @@
+//! RTP framing of `media-av` beside the webrtc-rs `rtp` crate on the same
+//! input, with a plain memcpy of the same bytes as the physical limit:
+//! header parse and serialize, H.264 packetization and depacketization of a
+//! 100 KB access unit at MTU 1200, Opus packetize/depacketize.
+#![allow(clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use media_av::rtp::extension::{
+    ExtensionElement, HeaderExtension, ONE_BYTE_PROFILE, encode_one_byte,
+};
+use media_av::rtp::h264::{H264Depacketizer, H264Event, H264Packetizer};
+use media_av::rtp::opus::{OpusDepacketizer, OpusPacketizer};
+use media_av::rtp::{
+    OutPacket, PayloadType, RtpHeader, RtpPacket, SeqNo, Sequencer, Ssrc, Timestamp,
+};
+use rtp::codecs::h264::{H264Packet, H264Payloader};
+use rtp::codecs::opus::{OpusPacket, OpusPayloader};
+use rtp::packetizer::{Depacketizer, Packetizer, new_packetizer};
+use webrtc_util::marshal::{Marshal, Unmarshal};
+
+const MTU: usize = 1200;
+const AU_LEN: usize = 100_000;
+
+/// Deterministic pseudo-random bytes (xorshift64*).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
+}
+
+/// Inserts emulation-prevention bytes so that no `00 00 0x` (x ≤ 3) occurs.
+fn escape(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 100);
+    let mut zeros = 0;
+    for &b in raw {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        out.push(b);
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    out
+}
+
+/// A 100 000-byte IDR access unit in Annex-B form: SPS, PPS, one slice.
+fn access_unit() -> (Bytes, Vec<Bytes>) {
+    let sps = vec![
+        0x67, 0x42, 0xC0, 0x1F, 0xDA, 0x01, 0x40, 0x16, 0xEC, 0x04, 0x40, 0x00, 0x00, 0x03, 0x00,
+        0x40,
+    ];
+    let pps = vec![0x68, 0xCE, 0x3C, 0x80];
+    let mut au = Vec::with_capacity(AU_LEN);
+    au.extend_from_slice(&[0, 0, 0, 1]);
+    au.extend_from_slice(&sps);
+    au.extend_from_slice(&[0, 0, 0, 1]);
+    au.extend_from_slice(&pps);
+    au.extend_from_slice(&[0, 0, 0, 1, 0x65]);
+    let mut slice = escape(&noise(AU_LEN, 7));
+    slice.truncate(AU_LEN - au.len());
+    while slice.last() == Some(&0) {
+        slice.pop();
+        slice.push(0x80);
+    }
+    let idr_start = au.len() - 1;
+    au.extend_from_slice(&slice);
+    let au = Bytes::from(au);
+    let nals = vec![Bytes::from(sps), Bytes::from(pps), au.slice(idr_start..)];
+    (au, nals)
+}
+
+fn header_parse(c: &mut Criterion) {
+    // A G.711 packet with a one-byte extension (two elements).
+    let mut ext = [0u8; 8];
+    let ext_len = encode_one_byte(
+        &[
+            ExtensionElement {
+                id: 1,
+                data: &[0x80],
+            },
+            ExtensionElement {
+                id: 3,
+                data: &[1, 2],
+            },
+        ],
+        &mut ext,
+    )
+    .unwrap();
+    let header = RtpHeader {
+        marker: true,
+        extension: Some(HeaderExtension {
+            profile: ONE_BYTE_PROFILE,
+            data: &ext[..ext_len],
+        }),
+        ..RtpHeader::new(
+            PayloadType::PCMU,
+            SeqNo(4711),
+            Timestamp(160_000),
+            Ssrc(0xCAFE_BABE),
+        )
+    };
+    let mut buf = vec![0u8; 1500];
+    let n = header.write_packet(&noise(160, 1), &mut buf).unwrap();
+    let packet = Bytes::copy_from_slice(&buf[..n]);
+    let _ = packet.clone(); // make the buffer shared, as a received datagram would be
+    let mut copy = vec![0u8; n];
+
+    let mut g = c.benchmark_group("rtp_header_parse");
+    g.bench_function("ucc/RtpPacket::parse(&[u8])", |b| {
+        b.iter(|| RtpPacket::parse(black_box(&packet[..])).unwrap().sequence())
+    });
+    g.bench_function("ucc/RtpPacket::parse(&[u8])+find_ext", |b| {
+        b.iter(|| {
+            let p = RtpPacket::parse(black_box(&packet[..])).unwrap();
+            p.extension().and_then(|e| e.find(3)).map(<[u8]>::len)
+        })
+    });
+    g.bench_function("webrtc-rs/Header::unmarshal(&[u8])", |b| {
+        b.iter(|| rtp::header::Header::unmarshal(&mut black_box(&packet[..])).unwrap())
+    });
+    // Owned received datagrams: the refcount of handing each one in is
+    // setup, outside the timing, for both.
+    g.bench_function("ucc/RtpPacket::parse(Bytes)", |b| {
+        b.iter_batched(
+            || packet.clone(),
+            |p| RtpPacket::parse(p).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("webrtc-rs/Packet::unmarshal(Bytes)", |b| {
+        b.iter_batched(
+            || packet.clone(),
+            |mut p| {
+                let parsed = rtp::packet::Packet::unmarshal(&mut p).unwrap();
+                (p, parsed)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function(BenchmarkId::new("memcpy", n), |b| {
+        b.iter(|| copy.copy_from_slice(black_box(&packet[..])))
+    });
+    g.finish();
+}
+
+fn header_serialize(c: &mut Criterion) {
+    let ext_data = [0x10, 0x80, 0x21, 0x01, 0x02, 0, 0, 0];
+    let ours_fixed = RtpHeader {
+        marker: true,
+        ..RtpHeader::new(
+            PayloadType::PCMU,
+            SeqNo(4711),
+            Timestamp(160_000),
+            Ssrc(0xCAFE_BABE),
+        )
+    };
+    let ours_ext = RtpHeader {
+        extension: Some(HeaderExtension {
+            profile: ONE_BYTE_PROFILE,
+            data: &ext_data,
+        }),
+        ..ours_fixed
+    };
+    let theirs_fixed = rtp::header::Header {
+        version: 2,
+        marker: true,
+        payload_type: 0,
+        sequence_number: 4711,
+        timestamp: 160_000,
+        ssrc: 0xCAFE_BABE,
+        ..Default::default()
+    };
+    let theirs_ext = rtp::header::Header {
+        extension: true,
+        extension_profile: ONE_BYTE_PROFILE,
+        extensions: vec![
+            rtp::header::Extension {
+                id: 1,
+                payload: Bytes::from_static(&[0x80]),
+            },
+            rtp::header::Extension {
+                id: 2,
+                payload: Bytes::from_static(&[1, 2]),
+            },
+        ],
+        ..theirs_fixed.clone()
+    };
+    let mut buf = [0u8; 64];
+    let mut check = [0u8; 64];
+    for (ours, theirs) in [(&ours_fixed, &theirs_fixed), (&ours_ext, &theirs_ext)] {
+        let n = ours.write(&mut buf).unwrap();
+        let m = theirs.marshal_to(&mut check).unwrap();
+        assert_eq!(buf[..n], check[..m], "both write the same bytes");
+    }
+    let src = buf;
+
+    let mut g = c.benchmark_group("rtp_header_serialize");
+    for (name, ours, theirs) in [
+        ("fixed", &ours_fixed, &theirs_fixed),
+        ("one_byte_ext", &ours_ext, &theirs_ext),
+    ] {
+        g.bench_function(BenchmarkId::new("ucc/RtpHeader::write", name), |b| {
+            b.iter(|| black_box(ours).write(&mut buf).unwrap())
+        });
+        g.bench_function(
+            BenchmarkId::new("webrtc-rs/Header::marshal_to", name),
+            |b| b.iter(|| black_box(theirs).marshal_to(&mut buf).unwrap()),
+        );
+        let len = ours.wire_len();
+        g.bench_function(BenchmarkId::new("memcpy", name), |b| {
+            b.iter(|| buf[..len].copy_from_slice(black_box(&src[..len])))
+        });
+    }
+    g.finish();
+}
+
+fn h264_packetize(c: &mut Criterion) {
+    let (au, nals) = access_unit();
+    let pt = PayloadType::new(96).unwrap();
+    let packetizer = H264Packetizer::new(pt, MTU).unwrap();
+    let mut seq = Sequencer::new(Ssrc(1), SeqNo(0));
+    let mut theirs = new_packetizer(
+        MTU,
+        96,
+        1,
+        Box::new(H264Payloader::default()),
+        Box::new(rtp::sequence::new_fixed_sequencer(0)),
+        90_000,
+    );
+    let mut out: Vec<OutPacket> = Vec::with_capacity(128);
+    let mut datagram = [0u8; 1500];
+    let mut copy = vec![0u8; au.len()];
+
+    let mut g = c.benchmark_group("h264_packetize_100KB_mtu1200");
+    g.throughput(Throughput::Bytes(au.len() as u64));
+    g.bench_function("ucc/annexb", |b| {
+        b.iter(|| {
+            out.clear();
+            out.extend(
+                packetizer
+                    .packetize_annexb(&mut seq, black_box(&au), Timestamp(0))
+                    .unwrap(),
+            );
+            out.len()
+        })
+    });
+    g.bench_function("ucc/nal_list", |b| {
+        b.iter(|| {
+            out.clear();
+            out.extend(packetizer.packetize_nals(&mut seq, black_box(&nals), Timestamp(0)));
+            out.len()
+        })
+    });
+    g.bench_function("ucc/annexb+write_to_datagram", |b| {
+        b.iter(|| {
+            let mut sent = 0;
+            for p in packetizer
+                .packetize_annexb(&mut seq, black_box(&au), Timestamp(0))
+                .unwrap()
+            {
+                sent += p.write_to(&mut datagram).unwrap();
+                black_box(&datagram);
+            }
+            sent
+        })
+    });
+    g.bench_function("webrtc-rs/annexb", |b| {
+        b.iter(|| theirs.packetize(black_box(&au), 3000).unwrap().len())
+    });
+    g.bench_function("memcpy", |b| {
+        b.iter(|| copy.copy_from_slice(black_box(&au[..])))
+    });
+    g.finish();
+}
+
+fn h264_depacketize(c: &mut Criterion) {
+    let (au, _) = access_unit();
+    let pt = PayloadType::new(96).unwrap();
+    let packetizer = H264Packetizer::new(pt, MTU).unwrap();
+    let mut seq = Sequencer::new(Ssrc(1), SeqNo(0));
+    let ours: Vec<RtpPacket> = packetizer
+        .packetize_annexb(&mut seq, &au, Timestamp(0))
+        .unwrap()
+        .map(|p| RtpPacket::parse(p.to_bytes()).unwrap())
+        .collect();
+    let mut theirs_packetizer = new_packetizer(
+        MTU,
+        96,
+        1,
+        Box::new(H264Payloader::default()),
+        Box::new(rtp::sequence::new_fixed_sequencer(0)),
+        90_000,
+    );
+    let theirs: Vec<Bytes> = theirs_packetizer
+        .packetize(&au, 3000)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            rtp::packet::Packet::unmarshal(&mut p.marshal().unwrap())
+                .unwrap()
+                .payload
+        })
+        .collect();
+    let mut ours_depacketizer = H264Depacketizer::new();
+    let mut theirs_depacketizer = H264Packet::default();
+    let mut copy = vec![0u8; au.len()];
+    let nal_bytes = |d: &mut H264Depacketizer, packets: Vec<RtpPacket>| {
+        let mut total = 0;
+        for p in packets {
+            for ev in d.push_packet(p) {
+                if let H264Event::Nal(n) = ev {
+                    total += n.data.len();
+                }
+            }
+        }
+        total
+    };
+    assert_eq!(
+        nal_bytes(&mut ours_depacketizer, ours.clone()),
+        au.len() - 12,
+        "three NAL units, start codes removed"
+    );
+
+    // Received packets are owned by the depacketizing loop: cloning the
+    // packet lists is setup, outside the timing, for both.
+    let mut g = c.benchmark_group("h264_depacketize_100KB_mtu1200");
+    g.throughput(Throughput::Bytes(au.len() as u64));
+    g.bench_function("ucc", |b| {
+        b.iter_batched(
+            || ours.clone(),
+            |p| nal_bytes(&mut ours_depacketizer, p),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("webrtc-rs", |b| {
+        b.iter_batched(
+            || theirs.clone(),
+            |packets| {
+                let mut total = 0;
+                for p in &packets {
+                    if let Ok(nal) = theirs_depacketizer.depacketize(p) {
+                        total += nal.len();
+                    }
+                }
+                (packets, total)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("memcpy", |b| {
+        b.iter(|| copy.copy_from_slice(black_box(&au[..])))
+    });
+    g.finish();
+}
+
+fn opus(c: &mut Criterion) {
+    let mut frame = noise(160, 3);
+    frame[0] = 0xFC; // config 31 (CELT FB 20 ms), code 0
+    let frame = Bytes::from(frame);
+    let _ = frame.clone();
+    let pt = PayloadType::new(111).unwrap();
+    let mut seq = Sequencer::new(Ssrc(1), SeqNo(0));
+    let mut ours = OpusPacketizer::new(pt, Timestamp(0));
+    let mut theirs = new_packetizer(
+        MTU,
+        111,
+        1,
+        Box::new(OpusPayloader),
+        Box::new(rtp::sequence::new_fixed_sequencer(0)),
+        48_000,
+    );
+    let mut copy = vec![0u8; frame.len()];
+
+    let mut g = c.benchmark_group("opus_packetize_20ms");
+    g.bench_function("ucc", |b| {
+        b.iter(|| {
+            ours.packetize(&mut seq, black_box(&frame).clone(), false)
+                .unwrap()
+        })
+    });
+    g.bench_function("webrtc-rs", |b| {
+        b.iter(|| theirs.packetize(black_box(&frame), 960).unwrap())
+    });
+    g.bench_function("memcpy", |b| {
+        b.iter(|| copy.copy_from_slice(black_box(&frame[..])))
+    });
+    g.finish();
+
+    let packet = ours
+        .packetize(&mut seq, frame.clone(), false)
+        .unwrap()
+        .to_bytes();
+    let parsed = RtpPacket::parse(packet.clone()).unwrap();
+    let their_payload = rtp::packet::Packet::unmarshal(&mut packet.clone())
+        .unwrap()
+        .payload;
+    let mut ours_d = OpusDepacketizer::new();
+    let mut theirs_d = OpusPacket;
+    let mut g = c.benchmark_group("opus_depacketize_20ms");
+    g.bench_function("ucc", |b| {
+        b.iter_batched(
+            || parsed.clone(),
+            |p| ours_d.depacketize(p).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("webrtc-rs", |b| {
+        b.iter_batched(
+            || their_payload.clone(),
+            |p| {
+                let frame = theirs_d.depacketize(&p).unwrap();
+                (p, frame)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("memcpy", |b| {
+        b.iter(|| copy.copy_from_slice(black_box(&frame[..])))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    header_parse,
+    header_serialize,
+    h264_packetize,
+    h264_depacketize,
+    opus
+);
+criterion_main!(benches);

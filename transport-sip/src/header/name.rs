@@ -1,0 +1,156 @@
+//! [`HeaderName`]: header field names, long and compact (RFC 3261 §7.3.3, §20).
+
+use std::fmt;
+
+use crate::text::Text;
+
+macro_rules! header_names {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal $(, $compact:literal)?; )*) => {
+        /// A header field name. Known names compare case-insensitively and in compact
+        /// form; serialization uses the long form. Other names keep their spelling.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum HeaderName {
+            $( $(#[$doc])* $variant, )*
+            /// Any other name, as received.
+            Extension(Text),
+        }
+
+        impl HeaderName {
+            /// The long-form name.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( HeaderName::$variant => $name, )*
+                    HeaderName::Extension(t) => crate::text::ascii(t),
+                }
+            }
+
+            /// Maps a received name (already checked to be a token) to a header name.
+            pub(crate) fn from_token(b: &[u8]) -> HeaderName {
+                if b.len() == 1 {
+                    let c = b[0].to_ascii_lowercase();
+                    $( $( if c == $compact { return HeaderName::$variant; } )? )*
+                } else {
+                    $( if b.len() == $name.len() && b.eq_ignore_ascii_case($name.as_bytes()) {
+                        return HeaderName::$variant;
+                    } )*
+                }
+                HeaderName::Extension(Text::copy_from(b))
+            }
+        }
+    };
+}
+
+header_names! {
+    /// Via (`v`).
+    Via = "Via", b'v';
+    /// From (`f`).
+    From = "From", b'f';
+    /// To (`t`).
+    To = "To", b't';
+    /// Call-ID (`i`).
+    CallId = "Call-ID", b'i';
+    /// CSeq.
+    CSeq = "CSeq";
+    /// Contact (`m`).
+    Contact = "Contact", b'm';
+    /// Max-Forwards.
+    MaxForwards = "Max-Forwards";
+    /// Content-Length (`l`).
+    ContentLength = "Content-Length", b'l';
+    /// Content-Type (`c`).
+    ContentType = "Content-Type", b'c';
+    /// Route.
+    Route = "Route";
+    /// Record-Route.
+    RecordRoute = "Record-Route";
+    /// Expires.
+    Expires = "Expires";
+    /// Allow.
+    Allow = "Allow";
+    /// Supported (`k`).
+    Supported = "Supported", b'k';
+    /// Require.
+    Require = "Require";
+    /// Proxy-Require.
+    ProxyRequire = "Proxy-Require";
+    /// Unsupported.
+    Unsupported = "Unsupported";
+    /// WWW-Authenticate.
+    WwwAuthenticate = "WWW-Authenticate";
+    /// Proxy-Authenticate.
+    ProxyAuthenticate = "Proxy-Authenticate";
+    /// Authorization.
+    Authorization = "Authorization";
+    /// Proxy-Authorization.
+    ProxyAuthorization = "Proxy-Authorization";
+    /// Event (`o`, RFC 6665).
+    Event = "Event", b'o';
+    /// Subscription-State (RFC 6665).
+    SubscriptionState = "Subscription-State";
+    /// Refer-To (`r`, RFC 3515).
+    ReferTo = "Refer-To", b'r';
+    /// Referred-By (`b`, RFC 3892).
+    ReferredBy = "Referred-By", b'b';
+    /// Retry-After.
+    RetryAfter = "Retry-After";
+    /// User-Agent.
+    UserAgent = "User-Agent";
+    /// Server.
+    Server = "Server";
+    /// Date.
+    Date = "Date";
+    /// Subject (`s`), kept raw.
+    Subject = "Subject", b's';
+    /// Content-Encoding (`e`), kept raw.
+    ContentEncoding = "Content-Encoding", b'e';
+    /// Allow-Events (`u`, RFC 6665), kept raw.
+    AllowEvents = "Allow-Events", b'u';
+    /// Session-Expires (`x`, RFC 4028), kept raw.
+    SessionExpires = "Session-Expires", b'x';
+    /// Identity (`y`, RFC 8224), kept raw.
+    Identity = "Identity", b'y';
+    /// Accept-Contact (`a`, RFC 3841), kept raw.
+    AcceptContact = "Accept-Contact", b'a';
+    /// Reject-Contact (`j`, RFC 3841), kept raw.
+    RejectContact = "Reject-Contact", b'j';
+    /// Request-Disposition (`d`, RFC 3841), kept raw.
+    RequestDisposition = "Request-Disposition", b'd';
+    /// Identity-Info (`n`, RFC 4474), kept raw.
+    IdentityInfo = "Identity-Info", b'n';
+}
+
+impl HeaderName {
+    /// Parses a header name; `None` if `b` is not a token.
+    pub fn parse(b: &[u8]) -> Option<HeaderName> {
+        if b.is_empty() || !b.iter().all(|&c| crate::parse::chars::is_token(c)) {
+            return None;
+        }
+        Some(HeaderName::from_token(b))
+    }
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_and_case_insensitive() {
+        assert_eq!(HeaderName::from_token(b"v"), HeaderName::Via);
+        assert_eq!(
+            HeaderName::from_token(b"MaX-fOrWaRdS"),
+            HeaderName::MaxForwards
+        );
+        assert_eq!(HeaderName::from_token(b"I"), HeaderName::CallId);
+        assert_eq!(
+            HeaderName::from_token(b"C%6Fntact"),
+            HeaderName::Extension("C%6Fntact".into())
+        );
+    }
+}
