@@ -3,8 +3,8 @@
 //! subscribers.
 //!
 //! The event is a real `ParticipantEvent::StateChanged` (no heap data), sent by value
-//! to every peer (they clone it per subscriber; ours moves it to a single subscriber
-//! and shares one `Arc` among several).
+//! to every peer (each subscriber receives a clone; ours clones it out of one shared ring
+//! shared by all subscribers).
 //!
 //! Modes:
 //! * `try_recv`: one event published, then each subscriber drains it with `try_recv`.

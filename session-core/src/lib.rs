@@ -59,7 +59,7 @@
 //!   completion are also published as events carrying the caller's
 //!   [`OperationContext`].
 //! * **Events** ([`events`], [`dispatch`]): a typed `#[non_exhaustive]` enum per
-//!   object, pulled from bounded per-subscriber queues; ordered per object; a lagging
+//!   object, pulled from one bounded shared ring per object; ordered per object; a lagging
 //!   subscriber is told how many events it lost; dropping the subscription
 //!   unsubscribes.
 //! * **Incoming requests** ([`IncomingSession`], [`contract::signaling::Reply`]) must
@@ -79,7 +79,7 @@
 //! ## Dependencies
 //! `tokio` (tasks, channels, timers for operations and routing), `async-trait` (the
 //! object-safe transport and media contracts), `bytes` (message bodies without
-//! copies), `rtrb` (the lock-free single-producer queues behind event dispatch),
+//! copies),
 //! `atomic-waker` (waking a subscriber without a lock), `futures-core` (`Stream`),
 //! `thiserror` (error enums), `tracing` (spans per endpoint, session and invite),
 //! `uuid` (conversation ids).
