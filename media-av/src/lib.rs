@@ -105,4 +105,11 @@
 //! # }
 //! ```
 
+pub mod codec;
+pub mod frame;
+pub mod jitter;
+pub mod rtcp;
 pub mod rtp;
+pub mod sink;
+pub mod source;
+pub mod stats;

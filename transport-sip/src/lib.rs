@@ -81,6 +81,12 @@ mod parse;
 mod text;
 mod uri;
 
+pub mod auth;
+pub mod dialog;
+pub mod sdp;
+pub mod transaction;
+pub mod transport;
+
 pub use crate::error::{FramingError, HeaderError, ParseError, StartLineError, UriError};
 pub use crate::error_response::error_response;
 pub use crate::framing::{Frame, StreamDecoder};

@@ -1,0 +1,1 @@
+//! The adaptive jitter buffer: reordering, late-packet drops, target delay, loss signalling.

@@ -1,0 +1,1 @@
+//! Media sinks: WAV, Y4M, null.

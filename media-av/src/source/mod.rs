@@ -1,0 +1,1 @@
+//! Media sources: tone, test pattern, WAV, Y4M.

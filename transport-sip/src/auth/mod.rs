@@ -1,0 +1,1 @@
+//! Digest authentication (RFC 2617, RFC 7616).
