@@ -1,13 +1,57 @@
-//! The `ucc` command. Its demo and user agent are built by the cli issue; until
-//! then it states that plainly and exits with a distinct code.
+//! The `ucc` command: `ucc demo` runs a whole call between two endpoints in one process
+//! and prints what happened; it is the README's main job.
+//!
+//! Exit codes are part of the interface (scripts rely on them): see [`exit::CliError`].
+//!
+//! # Dependencies
+//!
+//! - `session-core`: the object model the demo drives.
+//! - `clap`: flags and subcommands, with help and usage errors (exit code 2).
+//! - `serde`, `serde_json`: the `--json` summary.
+//! - `tokio`: the runtime the library's operations run on.
+//! - `thiserror`: [`exit::CliError`].
+//! - `tracing`, `tracing-subscriber`: logs to stderr, filtered by `RUST_LOG`.
+
+// The terminal is this crate's output: the summary goes to stdout, errors to stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod demo;
+mod exit;
+mod stack;
+mod summary;
 
 use std::process::ExitCode;
 
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::exit::CliError;
+
 fn main() -> ExitCode {
-    // The command-line front end is the one place where writing to the terminal is the job.
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("ucc: not built yet (see the cli issue); the library crates are usable today");
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ucc: {e}");
+            ExitCode::from(e.exit_code())
+        }
     }
-    ExitCode::from(2)
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Internal(format!("cannot start the runtime: {e}")))?;
+    match cli.command {
+        Command::Demo(args) => runtime.block_on(demo::run(args)),
+    }
 }
