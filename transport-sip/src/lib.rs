@@ -86,12 +86,18 @@ pub mod dialog;
 pub mod sdp;
 pub mod transaction;
 pub mod transport;
+pub mod ua;
 
+pub use crate::auth::DigestClient;
+pub use crate::dialog::{Dialog, DialogId};
 pub use crate::error::{FramingError, HeaderError, ParseError, StartLineError, UriError};
 pub use crate::error_response::error_response;
 pub use crate::framing::{Frame, StreamDecoder};
 pub use crate::header::{Header, HeaderName, Headers};
 pub use crate::limits::ParseLimits;
 pub use crate::message::{Message, Method, Request, Response, StatusCode, Version};
+pub use crate::sdp::{Sdp, SdpSession};
 pub use crate::text::Text;
+pub use crate::transaction::{TransactionKey, TransactionLayer};
+pub use crate::transport::{Incoming, Target, TransportConfig, TransportKind, TransportLayer};
 pub use crate::uri::{Host, Scheme, Uri, unescape};

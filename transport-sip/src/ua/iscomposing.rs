@@ -149,10 +149,8 @@ impl IsComposing {
                     }
                     path.push(name);
                 }
-                Event::Empty(e) => {
-                    if path.is_empty() && e.local_name().as_ref() != b"isComposing" {
-                        return Err(IsComposingError::Root);
-                    }
+                Event::Empty(e) if path.is_empty() && e.local_name().as_ref() != b"isComposing" => {
+                    return Err(IsComposingError::Root);
                 }
                 Event::End(_) => {
                     path.pop();
@@ -171,8 +169,7 @@ impl IsComposing {
                             })
                         }
                         b"refresh" => {
-                            let secs: u64 =
-                                text.parse().map_err(|_| IsComposingError::Refresh)?;
+                            let secs: u64 = text.parse().map_err(|_| IsComposingError::Refresh)?;
                             if secs == 0 || secs > 86_400 {
                                 return Err(IsComposingError::Refresh);
                             }
@@ -190,7 +187,11 @@ impl IsComposing {
         let state = state.ok_or(IsComposingError::State)?;
         Ok(IsComposing {
             state,
-            refresh: if state == State::Active { refresh } else { None },
+            refresh: if state == State::Active {
+                refresh
+            } else {
+                None
+            },
             content_type,
         })
     }

@@ -1,0 +1,76 @@
+//! [`SipConfig`]: what a [`SipTransport`](super::SipTransport) binds and how it behaves.
+
+use std::net::SocketAddr;
+
+use crate::Uri;
+use crate::transaction::TimerConfig;
+use crate::transport::{TlsConfig, TransportKind};
+
+/// Settings of one SIP stack.
+#[derive(Debug, Clone)]
+pub struct SipConfig {
+    /// The transport this stack signals over (its name: `sip-udp`, `sip-tcp`, `sip-tls`).
+    pub transport: TransportKind,
+    /// Where to listen; port 0 picks a free one (see [`SipTransport::local_addr`](super::SipTransport::local_addr)).
+    pub bind: SocketAddr,
+    /// Certificates: roots that servers are verified against, and the identity a TLS
+    /// listener presents. Required for `sip-tls`.
+    pub tls: Option<TlsConfig>,
+    /// RFC 3261 timers T1, T2 and T4.
+    pub timers: TimerConfig,
+    /// The `User-Agent` / `Server` header value.
+    pub user_agent: String,
+    /// The registrar REGISTER goes to (`sip:example.com`); `None`: no registration,
+    /// `enable()` only listens (peer-to-peer use).
+    pub registrar: Option<Uri>,
+    /// The registration lifetime asked for, in seconds (refreshed at half of what the
+    /// registrar grants).
+    pub register_expires: u32,
+}
+
+impl SipConfig {
+    /// SIP over UDP on `bind`.
+    pub fn udp(bind: SocketAddr) -> SipConfig {
+        SipConfig::new(TransportKind::Udp, bind)
+    }
+
+    /// SIP over TCP on `bind`.
+    pub fn tcp(bind: SocketAddr) -> SipConfig {
+        SipConfig::new(TransportKind::Tcp, bind)
+    }
+
+    /// SIP over TLS on `bind`, with `tls` for both directions.
+    pub fn tls(bind: SocketAddr, tls: TlsConfig) -> SipConfig {
+        SipConfig {
+            tls: Some(tls),
+            ..SipConfig::new(TransportKind::Tls, bind)
+        }
+    }
+
+    /// Registers every attached endpoint at `registrar` on `enable()`.
+    pub fn with_registrar(mut self, registrar: Uri) -> SipConfig {
+        self.registrar = Some(registrar);
+        self
+    }
+
+    fn new(transport: TransportKind, bind: SocketAddr) -> SipConfig {
+        SipConfig {
+            transport,
+            bind,
+            tls: None,
+            timers: TimerConfig::default(),
+            user_agent: concat!("ucc-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            registrar: None,
+            register_expires: 3600,
+        }
+    }
+
+    /// The transport's name on the platform.
+    pub fn name(&self) -> &'static str {
+        match self.transport {
+            TransportKind::Udp => "sip-udp",
+            TransportKind::Tcp => "sip-tcp",
+            TransportKind::Tls => "sip-tls",
+        }
+    }
+}

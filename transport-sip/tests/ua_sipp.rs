@@ -1,0 +1,628 @@
+//! Interop of the SIP user agent (`transport_sip::ua`, driven through session-core) with
+//! SIPp (the `sipp` binary, Debian package `sip-tester`) on 127.0.0.1, over UDP and TCP:
+//!
+//! - **SIPp calls us** (`tests/ua_sipp/uac_call.xml`, 5 calls): INVITE with an SDP offer;
+//!   our application accepts each incoming A/V session; SIPp checks the 200's SDP answer,
+//!   To tag and Contact, ACKs and BYEs to that Contact; our side must see every session
+//!   accepted with the offered audio line and terminated by the peer (status 200).
+//! - **We call SIPp** (`tests/ua_sipp/uas_call.xml`, 3 calls): SIPp checks our INVITE's
+//!   SDP offer, rings, answers 200 with SDP; our side must see the ringing, the connected
+//!   participant with audio negotiated send-and-receive, then hangs up and the BYE
+//!   completes (SIPp answers 200).
+//! - **SIPp sends pager-mode MESSAGEs** (`tests/ua_sipp/uac_message.xml`, 5 "calls"): an
+//!   OPTIONS probe (SIPp checks Allow and Accept), then three MESSAGEs of one Call-ID; the
+//!   first opens an incoming IM session our application accepts, every body arrives
+//!   byte-exact with its content type, every MESSAGE gets a 200 with a To tag.
+//!
+//! SIPp must exit 0 with every call successful and no failed calls, unexpected messages or
+//! retransmission failures in its statistics. A missing `sipp` fails the test with a
+//! message saying how to install it. Every SIPp run has `-timeout 20s -timeout_error`, is
+//! killed through its own child handle if it outlives [`KILL_AFTER`], and its output,
+//! statistics, error log and message trace are in every failure message.
+
+#[path = "ua_sipp/process.rs"]
+mod process;
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use session_core::events::{ParticipantEvent, SessionEvent, StateChange};
+use session_core::{
+    Context, Endpoint, EndpointConfig, MediaDirection, MediaType, ParticipantState, Platform,
+    Reason, SessionType, StateChangeReason, Status, StatusCode, Uri,
+};
+use tokio::time::timeout;
+use transport_sip::transport::TransportKind;
+use transport_sip::ua::{SipConfig, SipTransport};
+
+use process::{PeerProcess, tail};
+
+/// SIPp's own bound on a run (`-timeout`), passed with `-timeout_error`.
+const SIPP_TIMEOUT: &str = "20s";
+/// When we kill a SIPp that has not exited.
+const KILL_AFTER: Duration = Duration::from_secs(25);
+/// Bound on any one step of our side.
+const STEP: Duration = Duration::from_secs(15);
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/ua_sipp")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn transport_flag(kind: TransportKind) -> &'static str {
+    match kind {
+        TransportKind::Udp => "u1",
+        TransportKind::Tcp => "t1",
+        TransportKind::Tls => "l1",
+    }
+}
+
+fn uri_transport(kind: TransportKind) -> &'static str {
+    match kind {
+        TransportKind::Udp => "",
+        TransportKind::Tcp => ";transport=tcp",
+        TransportKind::Tls => ";transport=tls",
+    }
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+fn free_port() -> u16 {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
+        let port = udp.local_addr().expect("local addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP on 127.0.0.1");
+}
+
+/// Fails with instructions when `sipp` is not installed.
+fn require_sipp() {
+    match std::process::Command::new("sipp")
+        .arg("-v")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "`sipp` is not on PATH: install the Debian package `sip-tester` \
+             (scripts/test installs it); the SIPp interop tests of the user agent cannot \
+             run without it"
+        ),
+        Err(e) => panic!("could not run `sipp -v`: {e}"),
+    }
+}
+
+/// Whether something listens on 127.0.0.1:`port` (TCP) or has it bound (UDP), from
+/// `/proc/net`; SIPp prints no readiness line.
+fn listening(port: u16, kind: TransportKind) -> bool {
+    let (file, state) = match kind {
+        TransportKind::Udp => ("/proc/net/udp", "07"),
+        _ => ("/proc/net/tcp", "0A"),
+    };
+    let want = format!("0100007F:{port:04X}");
+    std::fs::read_to_string(file).is_ok_and(|table| {
+        table.lines().skip(1).any(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            cols.get(1) == Some(&want.as_str()) && cols.get(3) == Some(&state)
+        })
+    })
+}
+
+/// Our side: one SIP stack and one enabled endpoint, `sip:alice@<addr>`.
+struct Ua {
+    _platform: Platform,
+    endpoint: Endpoint,
+    addr: SocketAddr,
+}
+
+async fn start_ua(kind: TransportKind) -> Ua {
+    let bind: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let config = match kind {
+        TransportKind::Udp => SipConfig::udp(bind),
+        TransportKind::Tcp => SipConfig::tcp(bind),
+        TransportKind::Tls => unreachable!("not run against SIPp"),
+    };
+    let sip = SipTransport::bind(config).await.expect("bind SIP");
+    let addr = sip.local_addr();
+    let uri = Uri::parse(&format!("sip:alice@{addr}")).expect("uri");
+    let platform = Platform::builder().transport(sip).build();
+    let endpoint = platform
+        .create_endpoint(EndpointConfig::new(uri).display_name("ucc-rs alice"))
+        .expect("endpoint");
+    timeout(STEP, endpoint.enable(None).expect("enable"))
+        .await
+        .expect("enable timed out")
+        .expect("enabled");
+    Ua {
+        _platform: platform,
+        endpoint,
+        addr,
+    }
+}
+
+/// A SIPp run in its scratch directory.
+struct Sipp {
+    process: PeerProcess,
+    dir: PathBuf,
+}
+
+/// A finished SIPp run.
+struct SippRun {
+    dir: PathBuf,
+    code: Option<i32>,
+    killed: bool,
+    output: String,
+    errors: String,
+    messages: String,
+    stats: HashMap<String, String>,
+}
+
+impl Sipp {
+    /// Starts `sipp args…` with statistics, error and message tracing in a scratch dir.
+    fn start(name: &str, args: Vec<String>) -> Sipp {
+        let dir = std::env::temp_dir().join(format!("ucc-ua-sipp-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        let mut all = args;
+        all.extend(
+            [
+                "-nostdin",
+                "-timeout",
+                SIPP_TIMEOUT,
+                "-timeout_error",
+                "-trace_stat",
+                "-stf",
+                "stats.csv",
+                "-trace_err",
+                "-error_file",
+                "errors.log",
+                "-trace_msg",
+                "-message_file",
+                "messages.log",
+            ]
+            .map(str::to_owned),
+        );
+        let process = match PeerProcess::spawn("sipp", &all, &dir, KILL_AFTER) {
+            Ok(p) => p,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                panic!("`sipp` is not on PATH: install the Debian package `sip-tester`")
+            }
+            Err(e) => panic!("could not start sipp: {e}"),
+        };
+        Sipp { process, dir }
+    }
+
+    /// Waits until SIPp listens on `port` (bounded).
+    async fn wait_listening(&mut self, port: u16, kind: TransportKind) {
+        let until = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !listening(port, kind) {
+            assert!(
+                tokio::time::Instant::now() < until,
+                "SIPp did not bind {kind} port {port}:\n{}",
+                self.process.output()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn finish(self) -> SippRun {
+        let finished = self.process.finish().await;
+        let read = |p: &str| std::fs::read_to_string(self.dir.join(p)).unwrap_or_default();
+        let stats_text = read("stats.csv");
+        let mut lines = stats_text.lines().filter(|l| !l.trim().is_empty());
+        let header = lines.next().unwrap_or_default();
+        let last = lines.next_back().unwrap_or_default();
+        let stats = header
+            .split(';')
+            .zip(last.split(';'))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        SippRun {
+            code: finished.code,
+            killed: finished.killed,
+            output: finished.output,
+            errors: read("errors.log"),
+            messages: read("messages.log"),
+            stats,
+            dir: self.dir,
+        }
+    }
+}
+
+impl SippRun {
+    fn stat(&self, name: &str) -> Option<u64> {
+        self.stats.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Everything a failure message needs.
+    fn report(&self) -> String {
+        let mut keys: Vec<_> = self
+            .stats
+            .iter()
+            .filter(|(k, v)| k.ends_with("(C)") && v.trim() != "0")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        keys.sort();
+        format!(
+            "SIPp exit code {:?}{} (dir {})\nnon-zero cumulative stats: {}\n\
+             --- errors ---\n{}\n--- output (tail) ---\n{}\n--- messages (tail) ---\n{}",
+            self.code,
+            if self.killed {
+                ", killed at the deadline"
+            } else {
+                ""
+            },
+            self.dir.display(),
+            keys.join(" "),
+            tail(&self.errors, 3000),
+            tail(&self.output, 2000),
+            tail(&self.messages, 6000),
+        )
+    }
+
+    /// SIPp exited 0 with `calls` successful calls and no failures or unexpected messages.
+    fn assert_clean(&self, calls: u64) {
+        let report = self.report();
+        assert_eq!(self.code, Some(0), "SIPp failed:\n{report}");
+        assert_eq!(self.stat("SuccessfulCall(C)"), Some(calls), "{report}");
+        for counter in [
+            "FailedCall(C)",
+            "FailedUnexpectedMessage(C)",
+            "FailedMaxUDPRetrans(C)",
+            "FailedTcpConnect(C)",
+            "FailedTcpClosed(C)",
+            "FailedRegexpDoesntMatch(C)",
+            "FailedRegexpHdrNotFound(C)",
+            "FailedTimeoutOnRecv(C)",
+            "FailedTimeoutOnSend(C)",
+            "OutOfCallMsgs(C)",
+            "FatalErrors(C)",
+        ] {
+            assert_eq!(self.stat(counter), Some(0), "{counter}:\n{report}");
+        }
+    }
+
+    fn cleanup(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The SIPp arguments common to every run: local address and ports, transport.
+fn sipp_args(kind: TransportKind, port: u16) -> Vec<String> {
+    vec![
+        "-i".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        port.to_string(),
+        "-mi".into(),
+        "127.0.0.1".into(),
+        "-mp".into(),
+        free_port().to_string(),
+        "-t".into(),
+        transport_flag(kind).into(),
+    ]
+}
+
+/// What our application saw of the calls SIPp made.
+#[derive(Debug, Default)]
+struct CallsSeen {
+    accepted: usize,
+    /// Audio lines offered per call.
+    offered_audio: Vec<usize>,
+    /// The caller each invitation came from.
+    callers: Vec<String>,
+    /// How each accepted session ended.
+    terminated: Vec<Status>,
+}
+
+/// An application that accepts `calls` incoming A/V sessions and waits for each to end.
+fn accept_calls(ua: &Ua, calls: usize) -> tokio::task::JoinHandle<CallsSeen> {
+    let mut incoming = ua.endpoint.session_manager().incoming().expect("incoming");
+    tokio::spawn(async move {
+        let mut seen = CallsSeen::default();
+        let mut ends = Vec::new();
+        for i in 0..calls {
+            let Ok(Some(mut offer)) = timeout(STEP, incoming.next()).await else {
+                panic!("call {i}: no incoming session ({seen:?})");
+            };
+            assert_eq!(offer.session_type(), SessionType::AudioVideo);
+            let channels = offer.inviter().av().expect("av facet").channels();
+            seen.offered_audio.push(
+                channels
+                    .iter()
+                    .filter(|c| c.media_type() == MediaType::Audio)
+                    .count(),
+            );
+            seen.callers.push(offer.inviter().uri().to_string());
+            let mut events = offer.session().events();
+            timeout(STEP, offer.accept())
+                .await
+                .expect("accept timed out")
+                .expect("accept");
+            seen.accepted += 1;
+            ends.push(tokio::spawn(async move {
+                loop {
+                    match timeout(STEP, events.recv()).await {
+                        Ok(Ok(SessionEvent::Terminated { status })) => return Some(status),
+                        Ok(Ok(_)) => {}
+                        _ => return None,
+                    }
+                }
+            }));
+        }
+        for end in ends {
+            if let Some(status) = end.await.expect("watcher") {
+                seen.terminated.push(status);
+            }
+        }
+        seen
+    })
+}
+
+/// SIPp calls our endpoint `CALLS` times, and hangs up each call.
+async fn sipp_calls_ua(kind: TransportKind) {
+    const CALLS: usize = 5;
+    require_sipp();
+    let ua = start_ua(kind).await;
+    let app = accept_calls(&ua, CALLS);
+    let mut args = vec![
+        ua.addr.to_string(),
+        "-sf".into(),
+        scenario("uac_call.xml"),
+        "-s".into(),
+        "alice".into(),
+        "-m".into(),
+        CALLS.to_string(),
+        "-r".into(),
+        "10".into(),
+        "-l".into(),
+        "2".into(),
+    ];
+    args.extend(sipp_args(kind, free_port()));
+    let run = Sipp::start(&format!("caller-{kind}"), args).finish().await;
+    run.assert_clean(CALLS as u64);
+    let seen = timeout(STEP, app)
+        .await
+        .unwrap_or_else(|_| panic!("our application hung\n{}", run.report()))
+        .unwrap_or_else(|e| panic!("our application failed: {e}\n{}", run.report()));
+    assert_eq!(seen.accepted, CALLS, "{seen:?}\n{}", run.report());
+    assert_eq!(seen.offered_audio, vec![1; CALLS], "{seen:?}");
+    assert!(
+        seen.callers
+            .iter()
+            .all(|c| c.starts_with("sip:sipp@127.0.0.1:")),
+        "{seen:?}"
+    );
+    assert_eq!(seen.terminated.len(), CALLS, "{seen:?}\n{}", run.report());
+    assert!(
+        seen.terminated.iter().all(|s| s.code == StatusCode::OK),
+        "remote hang-ups end with 200: {seen:?}"
+    );
+    run.cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_calls_ua_over_udp() {
+    sipp_calls_ua(TransportKind::Udp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_calls_ua_over_tcp() {
+    sipp_calls_ua(TransportKind::Tcp).await;
+}
+
+/// Our endpoint calls SIPp's UAS `CALLS` times and hangs up each call.
+async fn ua_calls_sipp(kind: TransportKind) {
+    const CALLS: usize = 3;
+    require_sipp();
+    let port = free_port();
+    let mut args = vec![
+        "-sf".into(),
+        scenario("uas_call.xml"),
+        "-m".into(),
+        CALLS.to_string(),
+    ];
+    args.extend(sipp_args(kind, port));
+    let mut sipp = Sipp::start(&format!("callee-{kind}"), args);
+    sipp.wait_listening(port, kind).await;
+    let ua = start_ua(kind).await;
+    let target = Uri::parse(&format!("sip:sipp@127.0.0.1:{port}{}", uri_transport(kind)))
+        .expect("SIPp uri");
+    let mut failures = Vec::new();
+    for i in 0..CALLS {
+        if let Err(e) = one_call(&ua, &target).await {
+            failures.push(format!("call {i}: {e}"));
+            break;
+        }
+    }
+    let run = sipp.finish().await;
+    assert!(failures.is_empty(), "{failures:?}\n{}", run.report());
+    run.assert_clean(CALLS as u64);
+    run.cleanup();
+}
+
+/// One call to `target`: ringing seen, connected with audio both ways, hung up.
+async fn one_call(ua: &Ua, target: &Uri) -> Result<(), String> {
+    let session = ua
+        .endpoint
+        .session_manager()
+        .create_session(SessionType::AudioVideo, Context::new())
+        .map_err(|e| e.to_string())?;
+    let callee = session
+        .create_participant(target.clone(), Context::new())
+        .map_err(|e| e.to_string())?;
+    let av = callee.av().map_err(|e| e.to_string())?;
+    let audio = av.create_channel(MediaType::Audio);
+    av.add_channel(&audio).map_err(|e| e.to_string())?;
+    let mut events = callee.events();
+    let op = session
+        .add_participant(&callee, None)
+        .map_err(|e| e.to_string())?;
+    timeout(STEP, op)
+        .await
+        .map_err(|_| "the INVITE got no final answer".to_owned())?
+        .map_err(|e| format!("the INVITE failed: {e}"))?;
+    let mut ringing = false;
+    while let Ok(e) = events.try_recv() {
+        if let ParticipantEvent::StateChanged(StateChange {
+            reason: StateChangeReason::Ringing,
+            ..
+        }) = e
+        {
+            ringing = true;
+        }
+    }
+    if !ringing {
+        return Err("SIPp's 180 was not reported as ringing".into());
+    }
+    if callee.state() != ParticipantState::Connected {
+        return Err(format!("callee is {:?}, not connected", callee.state()));
+    }
+    if audio.negotiated_media() != MediaDirection::BOTH {
+        return Err(format!(
+            "audio negotiated {:?}, SIPp answered sendrecv",
+            audio.negotiated_media()
+        ));
+    }
+    let hangup = session
+        .terminate(Reason::NotSpecified, None)
+        .map_err(|e| e.to_string())?;
+    timeout(STEP, hangup)
+        .await
+        .map_err(|_| "the BYE got no answer".to_owned())?
+        .map_err(|e| format!("hang-up failed: {e}"))?;
+    if !session.is_terminated() {
+        return Err("session not terminated after the BYE".into());
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ua_calls_sipp_over_udp() {
+    ua_calls_sipp(TransportKind::Udp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ua_calls_sipp_over_tcp() {
+    ua_calls_sipp(TransportKind::Tcp).await;
+}
+
+/// The bodies SIPp's `uac_message.xml` sends in "call" `n` (SIPp ends each body with
+/// CRLF), with their content types.
+fn expected_messages(n: usize) -> Vec<(String, Bytes)> {
+    [
+        ("text/plain;charset=UTF-8", format!("call {n} message 1: hello from SIPp\r\n")),
+        ("text/plain;charset=UTF-8", format!("call {n} message 2: caf\u{e9} \u{2713} <b>\r\n")),
+        ("text/html", format!("<p>call {n} message 3: <i>bye</i></p>\r\n")),
+    ]
+    .into_iter()
+    .map(|(ct, body)| (ct.to_owned(), Bytes::from(body)))
+    .collect()
+}
+
+/// SIPp sends pager-mode MESSAGEs; each "call" (Call-ID) opens one incoming IM session.
+async fn sipp_messages_ua(kind: TransportKind) {
+    const CALLS: usize = 5;
+    const PER_CALL: usize = 3;
+    require_sipp();
+    let ua = start_ua(kind).await;
+    let mut incoming = ua.endpoint.session_manager().incoming().expect("incoming");
+    let app = tokio::spawn(async move {
+        let mut sessions = Vec::new();
+        let mut watchers = Vec::new();
+        for i in 0..CALLS {
+            let Ok(Some(mut offer)) = timeout(STEP, incoming.next()).await else {
+                panic!("pager session {i} never arrived");
+            };
+            assert_eq!(offer.session_type(), SessionType::InstantMessaging);
+            let from = offer.inviter().uri().to_string();
+            let mut events = offer.inviter().events();
+            let session = timeout(STEP, offer.accept())
+                .await
+                .expect("accept timed out")
+                .expect("accept");
+            sessions.push(session);
+            watchers.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                while got.len() < PER_CALL {
+                    match timeout(STEP, events.recv()).await {
+                        Ok(Ok(ParticipantEvent::MessageReceived { content_type, body })) => {
+                            got.push((content_type.to_string(), body));
+                        }
+                        Ok(Ok(_)) => {}
+                        _ => break,
+                    }
+                }
+                (from, got)
+            }));
+        }
+        let mut all = Vec::new();
+        for w in watchers {
+            all.push(w.await.expect("watcher"));
+        }
+        (sessions, all)
+    });
+    let mut args = vec![
+        ua.addr.to_string(),
+        "-sf".into(),
+        scenario("uac_message.xml"),
+        "-s".into(),
+        "alice".into(),
+        "-m".into(),
+        CALLS.to_string(),
+        "-r".into(),
+        "10".into(),
+    ];
+    args.extend(sipp_args(kind, free_port()));
+    let run = Sipp::start(&format!("pager-{kind}"), args).finish().await;
+    run.assert_clean(CALLS as u64);
+    let (_sessions, got) = timeout(STEP, app)
+        .await
+        .unwrap_or_else(|_| panic!("our application hung\n{}", run.report()))
+        .unwrap_or_else(|e| panic!("our application failed: {e}\n{}", run.report()));
+    assert_eq!(got.len(), CALLS);
+    // Each session holds exactly one SIPp "call"'s messages, in order.
+    let mut calls_seen = Vec::new();
+    for (from, messages) in &got {
+        assert!(from.starts_with("sip:sipp@127.0.0.1:"), "{from}");
+        let first = messages
+            .first()
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let n: usize = first
+            .strip_prefix("call ")
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first message {first:?}\n{}", run.report()));
+        assert_eq!(
+            messages,
+            &expected_messages(n),
+            "session of call {n}\n{}",
+            run.report()
+        );
+        calls_seen.push(n);
+    }
+    calls_seen.sort_unstable();
+    assert_eq!(calls_seen, (1..=CALLS).collect::<Vec<_>>());
+    run.cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_messages_ua_over_udp() {
+    sipp_messages_ua(TransportKind::Udp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_messages_ua_over_tcp() {
+    sipp_messages_ua(TransportKind::Tcp).await;
+}
