@@ -29,7 +29,7 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// The transport carrying the signaling.
-    #[arg(long, value_enum, default_value_t = TransportChoice::Memory)]
+    #[arg(long, value_enum, default_value_t = TransportChoice::SipUdp)]
     pub(crate) transport: TransportChoice,
     /// How long the call stays up (e.g. `3s`, `500ms`).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]

@@ -5,7 +5,7 @@
 //! | 0 | success |
 //! | 1 | internal error (a bug) |
 //! | 2 | bad flags (from clap) |
-//! | 3 | the chosen transport is not available in this build |
+//! | 3 | the stack could not start (address in use, certificates) |
 //! | 4 | the peer could not be reached (timeout, 408/480/404) |
 //! | 5 | authentication failed (401/407/403) |
 //! | 6 | the callee is busy or declined (486/600/603) |
@@ -19,9 +19,9 @@ pub(crate) enum CliError {
     /// A bug or an environment failure.
     #[error("internal error: {0}")]
     Internal(String),
-    /// The transport exists on the command line but is not built into the library yet.
-    #[error("transport {0} is not available yet: {1}")]
-    TransportUnavailable(&'static str, &'static str),
+    /// The transport could not start.
+    #[error("cannot start: {0}")]
+    Setup(String),
     /// The peer did not answer.
     #[error("{what}: peer unreachable: {source}")]
     Unreachable {
@@ -74,7 +74,7 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::Internal(_) => 1,
-            CliError::TransportUnavailable(..) => 3,
+            CliError::Setup(_) => 3,
             CliError::Unreachable { .. } | CliError::Timeout(_) => 4,
             CliError::Auth { .. } => 5,
             CliError::Busy { .. } => 6,

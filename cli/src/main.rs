@@ -6,6 +6,9 @@
 //! # Dependencies
 //!
 //! - `session-core`: the object model the demo drives.
+//! - `transport-sip`, `transport-quic`: the transports `--transport` picks.
+//! - `rcgen`, `rustls-pki-types`: the demo's throw-away certificate authority for
+//!   SIP over TLS and QUIC (certificates are verified, as in production).
 //! - `clap`: flags and subcommands, with help and usage errors (exit code 2).
 //! - `serde`, `serde_json`: the `--json` summary.
 //! - `tokio`: the runtime the library's operations run on.
@@ -18,6 +21,7 @@
 mod args;
 mod demo;
 mod exit;
+mod pki;
 mod stack;
 mod summary;
 

@@ -1,15 +1,21 @@
-//! Builds the platform and the two demo endpoints for the chosen transport.
+//! Builds the two demo endpoints on the chosen transport: each side gets its own
+//! platform and, for SIP and QUIC, its own stack on a loopback port, so what crosses
+//! between alice and bob is real packets.
 
 use session_core::memory::MemoryNetwork;
 use session_core::{Endpoint, EndpointConfig, Platform, Uri};
+use transport_quic::{LocalCertificate, QuicConfig, QuicTransport};
+use transport_sip::transport::TlsConfig;
+use transport_sip::ua::{SipConfig, SipTransport};
 
 use crate::args::TransportChoice;
 use crate::exit::CliError;
+use crate::pki::DemoPki;
 
-/// A platform with alice and bob on it.
+/// Alice and bob, ready to enable.
 pub(crate) struct Stack {
-    /// Keeps the transport alive for the run.
-    _platform: Platform,
+    /// Keep the transports alive for the run.
+    _platforms: Vec<Platform>,
     /// The caller.
     pub(crate) alice: Endpoint,
     /// The callee.
@@ -20,7 +26,7 @@ pub(crate) struct Stack {
 
 impl Stack {
     /// Builds the stack for `choice`.
-    pub(crate) fn build(choice: TransportChoice) -> Result<Stack, CliError> {
+    pub(crate) async fn build(choice: TransportChoice) -> Result<Stack, CliError> {
         match choice {
             TransportChoice::Memory => {
                 let network = MemoryNetwork::new();
@@ -28,29 +34,87 @@ impl Stack {
                     .name("ucc demo")
                     .transport(network.transport())
                     .build();
-                let alice_uri = uri("sip:alice@demo.invalid")?;
+                let alice = endpoint(&platform, uri("sip:alice@demo.invalid")?, "Alice")?;
                 let bob_uri = uri("sip:bob@demo.invalid")?;
-                let alice = endpoint(&platform, alice_uri, "Alice")?;
                 let bob = endpoint(&platform, bob_uri.clone(), "Bob")?;
                 Ok(Stack {
-                    _platform: platform,
+                    _platforms: vec![platform],
                     alice,
                     bob,
                     bob_uri,
                 })
             }
             TransportChoice::SipUdp | TransportChoice::SipTcp | TransportChoice::SipTls => {
-                Err(CliError::TransportUnavailable(
-                    choice.name(),
-                    "transport-sip does not implement the session contract yet (issue 4)",
-                ))
+                let pki = (choice == TransportChoice::SipTls)
+                    .then(DemoPki::new)
+                    .transpose()?;
+                let (alice_platform, alice_uri) = sip_side(choice, pki.as_ref(), "alice").await?;
+                let (bob_platform, bob_uri) = sip_side(choice, pki.as_ref(), "bob").await?;
+                Ok(Stack {
+                    alice: endpoint(&alice_platform, alice_uri, "Alice")?,
+                    bob: endpoint(&bob_platform, bob_uri.clone(), "Bob")?,
+                    bob_uri,
+                    _platforms: vec![alice_platform, bob_platform],
+                })
             }
-            TransportChoice::Quic => Err(CliError::TransportUnavailable(
-                choice.name(),
-                "the QUIC transport is not wired into ucc yet (issue 5)",
-            )),
+            TransportChoice::Quic => {
+                let pki = DemoPki::new()?;
+                let (alice_platform, alice_uri) = quic_side(&pki, "alice")?;
+                let (bob_platform, bob_uri) = quic_side(&pki, "bob")?;
+                Ok(Stack {
+                    alice: endpoint(&alice_platform, alice_uri, "Alice")?,
+                    bob: endpoint(&bob_platform, bob_uri.clone(), "Bob")?,
+                    bob_uri,
+                    _platforms: vec![alice_platform, bob_platform],
+                })
+            }
         }
     }
+}
+
+/// One SIP stack on an ephemeral loopback port and the URI of `user` on it.
+async fn sip_side(
+    choice: TransportChoice,
+    pki: Option<&DemoPki>,
+    user: &str,
+) -> Result<(Platform, Uri), CliError> {
+    let bind = "127.0.0.1:0"
+        .parse()
+        .map_err(|_| CliError::Internal("bind address".into()))?;
+    let config = match (choice, pki) {
+        (TransportChoice::SipTcp, _) => SipConfig::tcp(bind),
+        (TransportChoice::SipTls, Some(pki)) => {
+            let tls = TlsConfig::with_roots([pki.ca.clone()])
+                .and_then(|t| t.with_identity(pki.chain.clone(), pki.key.clone_key()))
+                .map_err(|e| CliError::Internal(format!("TLS configuration: {e}")))?;
+            SipConfig::tls(bind, tls)
+        }
+        _ => SipConfig::udp(bind),
+    };
+    let sip = SipTransport::bind(config)
+        .await
+        .map_err(|e| CliError::Setup(format!("SIP listener: {e}")))?;
+    let uri = uri(&format!("sip:{user}@{}", sip.local_addr()))?;
+    Ok((Platform::builder().name(user).transport(sip).build(), uri))
+}
+
+/// One QUIC transport on an ephemeral loopback port and the URI of `user` on it.
+fn quic_side(pki: &DemoPki, user: &str) -> Result<(Platform, Uri), CliError> {
+    let bind = "127.0.0.1:0"
+        .parse()
+        .map_err(|_| CliError::Internal("bind address".into()))?;
+    let config = QuicConfig::new(LocalCertificate::new(
+        pki.chain.clone(),
+        pki.key.clone_key(),
+    ))
+    .bind(bind)
+    .root(pki.ca.clone());
+    let quic =
+        QuicTransport::new(config).map_err(|e| CliError::Setup(format!("QUIC endpoint: {e}")))?;
+    let uri = quic
+        .uri(user)
+        .map_err(|e| CliError::Internal(format!("QUIC address: {e}")))?;
+    Ok((Platform::builder().name(user).transport(quic).build(), uri))
 }
 
 fn uri(s: &str) -> Result<Uri, CliError> {

@@ -100,13 +100,36 @@ fn bad_flags_exit_2_with_one_error() {
 }
 
 #[test]
-fn unavailable_transport_exits_3_with_a_reason() {
-    let out = ucc(&["demo", "--transport", "quic"]);
-    assert_eq!(out.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one-line error: {err}");
-    assert!(
-        err.starts_with("ucc: transport quic is not available"),
-        "{err}"
-    );
+fn demo_over_every_network_transport() {
+    for transport in ["sip-udp", "sip-tcp", "sip-tls", "quic"] {
+        let out = ucc(&[
+            "demo",
+            "--transport",
+            transport,
+            "--duration",
+            "200ms",
+            "--messages",
+            "50",
+            "--json",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{transport}: exit {:?}: {stderr}",
+            out.status
+        );
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+        assert_eq!(s["transport"], transport);
+        assert_eq!(s["im"]["delivered"], 50, "{transport}: {s:#}");
+        assert_eq!(s["im"]["received_in_order"], 50, "{transport}: {s:#}");
+        for flag in [
+            "hold",
+            "resume",
+            "video_added",
+            "video_removed",
+            "hangup_seen",
+        ] {
+            assert_eq!(s["call"][flag], true, "{transport}: call.{flag}: {s:#}");
+        }
+    }
 }

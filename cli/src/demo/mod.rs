@@ -22,7 +22,7 @@ pub(crate) const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) async fn run(args: DemoArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let progress = Progress::new(!args.json);
-    let mut stack = Stack::build(args.transport)?;
+    let mut stack = Stack::build(args.transport).await?;
     progress.say(&format!(
         "enabling alice and bob over {}",
         args.transport.name()
