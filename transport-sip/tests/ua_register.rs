@@ -1,7 +1,7 @@
-//! Registration with digest authentication against SIPp acting as a registrar: the
-//! registrar challenges (401, MD5, qop=auth) and verifies our answer with SIPp's own
-//! `verifyauth`; a right password registers and unregisters, a wrong one fails
-//! `enable()` with the registrar's 403.
+//! Digest authentication against SIPp: as a registrar it challenges REGISTER (401, MD5,
+//! qop=auth) and verifies our answer with SIPp's own `verifyauth` — a right password
+//! registers and unregisters, a wrong one fails `enable()` with the registrar's 403; as
+//! a callee it challenges the INVITE, and the call goes through once we answer.
 #![allow(clippy::unwrap_used)]
 
 use std::net::UdpSocket;
@@ -42,10 +42,15 @@ fn scenario(name: &str) -> PathBuf {
 
 /// Starts SIPp as the registrar on `port`; it exits after one registration dialog.
 fn registrar(port: u16) -> Child {
+    sipp_uas("registrar.xml", port)
+}
+
+/// Starts SIPp with UAS scenario `name` on `port`, for one call.
+fn sipp_uas(name: &str, port: u16) -> Child {
     require_sipp();
     Command::new("sipp")
         .arg("-sf")
-        .arg(scenario("registrar.xml"))
+        .arg(scenario(name))
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
         .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
         .stdout(Stdio::piped())
@@ -139,4 +144,64 @@ async fn wrong_password_fails_enable_with_the_registrars_status() {
     let (_code, output) = finish(sipp);
     let err = enabled.expect_err("a wrong password must not register");
     assert_eq!(err.status().code, StatusCode::FORBIDDEN, "{err}\n{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_answers_a_digest_challenge() {
+    use session_core::events::SessionEvent;
+    use session_core::{Context, MediaType, Reason, SessionType};
+
+    let port = free_udp_port();
+    let sipp = sipp_uas("challenged_call.xml", port);
+    wait_listening(port);
+    let sip = SipTransport::bind(SipConfig::udp("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let platform = Platform::builder().transport(sip).build();
+    let alice = platform
+        .create_endpoint(
+            EndpointConfig::new(Uri::parse("sip:alice@ucc.test").unwrap())
+                .credential("ucc.test", Credential::new("alice", "s3cret")),
+        )
+        .unwrap();
+    alice.enable(None).unwrap().await.unwrap();
+    let session = alice
+        .session_manager()
+        .create_session(SessionType::AudioVideo, Context::new())
+        .unwrap();
+    let bob = session
+        .create_participant(
+            Uri::parse(&format!("sip:bob@127.0.0.1:{port}")).unwrap(),
+            Context::new(),
+        )
+        .unwrap();
+    let av = bob.av().unwrap();
+    av.add_channel(&av.create_channel(MediaType::Audio))
+        .unwrap();
+    let mut events = session.events();
+    let call = tokio::time::timeout(
+        Duration::from_secs(10),
+        session.add_participant(&bob, None).unwrap(),
+    )
+    .await;
+    let hangup = match &call {
+        Ok(Ok(())) => Some(
+            tokio::time::timeout(
+                Duration::from_secs(10),
+                session.terminate(Reason::NotSpecified, None).unwrap(),
+            )
+            .await,
+        ),
+        _ => None,
+    };
+    let (code, output) = finish(sipp);
+    assert!(matches!(call, Ok(Ok(()))), "call: {call:?}\n{output}");
+    assert!(
+        matches!(hangup, Some(Ok(Ok(())))),
+        "hang-up: {hangup:?}\n{output}"
+    );
+    let ended = std::iter::from_fn(|| events.try_recv().ok())
+        .any(|e| matches!(e, SessionEvent::Terminated { .. }));
+    assert!(ended, "the session ended");
+    assert_eq!(code, Some(0), "sipp failed:\n{output}");
 }

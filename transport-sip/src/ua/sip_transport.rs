@@ -73,6 +73,7 @@ impl SipTransport {
             by_dialog: HashMap::new(),
             pagers: HashMap::new(),
             purposes: HashMap::new(),
+            sent: HashMap::new(),
             awaiting_answer: HashMap::new(),
             retransmit_heap: BinaryHeap::new(),
             rng: rand::rngs::StdRng::from_os_rng(),

@@ -141,6 +141,8 @@ pub(crate) struct Stack {
     /// Call-ID → pager leg, for pager MESSAGEs without a To tag.
     pub(crate) pagers: HashMap<String, LegId>,
     pub(crate) purposes: HashMap<TransactionKey, Purpose>,
+    /// Pager-mode MESSAGEs in flight, kept to answer a digest challenge.
+    pub(crate) sent: HashMap<TransactionKey, crate::Request>,
     /// Incoming MESSAGE transactions waiting for session-core's answer.
     pub(crate) awaiting_answer: HashMap<TransactionKey, (LegId, crate::Request)>,
     /// 2xx retransmission deadlines (lazy: stale entries are skipped).
@@ -277,6 +279,7 @@ impl Stack {
             }
             Event::Terminated { key } => {
                 self.purposes.remove(&key);
+                self.sent.remove(&key);
             }
         }
     }

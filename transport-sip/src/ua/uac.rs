@@ -223,6 +223,11 @@ impl Stack {
             Some(Purpose::Invite(leg)) => self.on_invite_response(leg, key, response, now).await,
             Some(Purpose::ReInvite(leg)) => self.on_reinvite_response(leg, response).await,
             Some(Purpose::Message(leg)) if is_final(&response) => {
+                let code = response.status().as_u16();
+                if matches!(code, 401 | 407) && self.retry_message_with_auth(leg, key, &response, now)
+                {
+                    return;
+                }
                 let result = if response.status().as_u16() < 300 {
                     Ok(())
                 } else {
@@ -251,6 +256,9 @@ impl Stack {
         now: Instant,
     ) {
         let code = response.status().as_u16();
+        if matches!(code, 401 | 407) && self.retry_invite_with_auth(leg, key, &response, now) {
+            return;
+        }
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };
@@ -534,11 +542,16 @@ impl Stack {
         now: Instant,
     ) -> Result<TransactionKey, SignalingError> {
         let peer = self.next_hop(&request).await?;
+        let pager = matches!(purpose, Purpose::Message(l) if self.legs.get(&l).is_some_and(|l| l.kind == LegKind::ImPager));
+        let kept = pager.then(|| request.clone());
         let key = self
             .txn
             .start_client(request, peer, now)
             .map_err(|e| overloaded(&e.to_string()))?;
         self.purposes.insert(key, purpose);
+        if let Some(request) = kept {
+            self.sent.insert(key, request);
+        }
         Ok(key)
     }
 

@@ -40,8 +40,13 @@ impl Stack {
             return;
         };
         let mut response = response_for(request, status, tag);
-        if code == 405 || (request.method() == &Method::Options && code == 200) {
+        let options_ok = request.method() == &Method::Options && code == 200;
+        if code == 405 || options_ok {
             let _ = push(response.headers_mut(), "Allow", ALLOW);
+        }
+        if code == 415 || options_ok {
+            // RFC 3261 §11.2 (OPTIONS SHOULD list it), §21.4.13 (415 MUST).
+            let _ = push(response.headers_mut(), "Accept", ACCEPT);
         }
         if let Err(e) = self.txn.respond(key, response, now) {
             debug!(error = %e, "response not sent");
@@ -669,6 +674,11 @@ impl Stack {
         }
     }
 }
+
+/// The body types this user agent takes: SDP in INVITEs, instant messages and
+/// isComposing documents in MESSAGEs (`Accept` of OPTIONS and 415 answers).
+pub(crate) const ACCEPT: &str =
+    "application/sdp, text/plain, text/html, application/im-iscomposing+xml";
 
 #[allow(clippy::too_many_arguments)]
 fn new_leg(
