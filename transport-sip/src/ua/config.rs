@@ -23,6 +23,9 @@ pub struct SipConfig {
     /// The registrar REGISTER goes to (`sip:example.com`); `None`: no registration,
     /// `enable()` only listens (peer-to-peer use).
     pub registrar: Option<Uri>,
+    /// The outbound proxy (RFC 3261 §8.1.2): requests outside a dialog carry it as a
+    /// pre-loaded `Route` and go to it first.
+    pub outbound_proxy: Option<Uri>,
     /// The registration lifetime asked for, in seconds (refreshed at half of what the
     /// registrar grants).
     pub register_expires: u32,
@@ -53,6 +56,12 @@ impl SipConfig {
         self
     }
 
+    /// Sends requests outside a dialog through `proxy`.
+    pub fn with_outbound_proxy(mut self, proxy: Uri) -> SipConfig {
+        self.outbound_proxy = Some(proxy);
+        self
+    }
+
     fn new(transport: TransportKind, bind: SocketAddr) -> SipConfig {
         SipConfig {
             transport,
@@ -61,6 +70,7 @@ impl SipConfig {
             timers: TimerConfig::default(),
             user_agent: concat!("ucc-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             registrar: None,
+            outbound_proxy: None,
             register_expires: 3600,
         }
     }

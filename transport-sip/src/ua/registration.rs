@@ -101,6 +101,8 @@ impl Stack {
         let via = self.via();
         let contact = self.contact(ep);
         let ua = self.config.user_agent.clone();
+        let route = self.proxy_route();
+        let first_hop = self.config.outbound_proxy.clone().unwrap_or_else(|| registrar.clone());
         let Some(attached) = self.endpoints.get_mut(&ep) else {
             return;
         };
@@ -113,7 +115,7 @@ impl Stack {
             "REGISTER {registrar} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n\
              From: <{aor}>;tag={tag}\r\nTo: <{aor}>\r\nCall-ID: {cid}\r\n\
              CSeq: {cseq} REGISTER\r\nContact: {contact}\r\nExpires: {expires}\r\n\
-             User-Agent: {ua}\r\n",
+             User-Agent: {ua}\r\n{route}",
             tag = reg.local_tag,
             cid = reg.call_id,
             cseq = reg.cseq,
@@ -128,7 +130,7 @@ impl Stack {
         };
         // Answer the challenges already known (RFC 3261 §22.3); none known is no error.
         let _ = attached.digest.authorize(&mut request, &mut self.rng);
-        let peer = match self.peer_for(&registrar).await {
+        let peer = match self.peer_for(&first_hop).await {
             Ok(p) => p,
             Err(e) => {
                 self.finish_registration(ep, Err(e));

@@ -36,6 +36,15 @@ impl Stack {
         )
     }
 
+    /// The pre-loaded `Route` header line of the outbound proxy, or nothing.
+    pub(crate) fn proxy_route(&self) -> String {
+        match &self.config.outbound_proxy {
+            Some(proxy) if proxy.lr() => format!("Route: <{proxy}>\r\n"),
+            Some(proxy) => format!("Route: <{proxy};lr>\r\n"),
+            None => String::new(),
+        }
+    }
+
     /// `Contact` value for endpoint `ep`.
     pub(crate) fn contact(&self, ep: EndpointId) -> String {
         let (user, instance) = self
@@ -107,7 +116,8 @@ impl Stack {
                 return;
             }
         };
-        let peer = match self.peer_for(&request_uri).await {
+        let first_hop = self.config.outbound_proxy.clone().unwrap_or(request_uri);
+        let peer = match self.peer_for(&first_hop).await {
             Ok(p) => p,
             Err(e) => {
                 let _ = done.send(Err(e));
@@ -145,6 +155,7 @@ impl Stack {
         if let Some(cid) = &invite.conversation_id {
             head.push_str(&format!("{}: {cid}\r\n", super::conversation::HEADER));
         }
+        head.push_str(&self.proxy_route());
         let request = match body::request(head, content_type, body) {
             Ok(r) => r,
             Err(e) => {
@@ -294,6 +305,11 @@ impl Stack {
             let result = if fallback {
                 debug!(%leg, code, "peer declines session-mode IM; using pager mode");
                 l.kind = LegKind::ImPager;
+                // The MESSAGEs reuse the INVITE's Call-ID and From tag: their CSeq must
+                // follow the INVITE's, or a UAS still holding that INVITE transaction
+                // sees a merged request (RFC 3261 §8.2.2.2, 482) and a CSeq going back.
+                let invite_seq = out.request.cseq().map_or(0, |c| c.seq);
+                l.pager_cseq = l.pager_cseq.max(invite_seq.saturating_add(1));
                 let call_id = l.call_id.clone();
                 self.pagers.insert(call_id, leg);
                 Ok(Answer::default())
@@ -658,6 +674,7 @@ impl Stack {
     ) -> Result<Request, SignalingError> {
         let via = self.via();
         let ua = self.config.user_agent.clone();
+        let route = self.proxy_route();
         let l = self
             .legs
             .get_mut(&leg)
@@ -677,6 +694,7 @@ impl Stack {
             if let Some(c) = &l.conversation_id {
                 head.push_str(&format!("{}: {c}\r\n", super::conversation::HEADER));
             }
+            head.push_str(&route);
             return body::request(head, content_type, body).map_err(|e| bad_request(&e));
         } else {
             let dialog = l
