@@ -1,13 +1,19 @@
 //! RTP framing of `media-av` beside the webrtc-rs `rtp` crate on the same
 //! input, with a plain memcpy of the same bytes as the physical limit:
 //! header parse and serialize, H.264 packetization and depacketization of a
-//! 100 KB access unit at MTU 1200, Opus packetize/depacketize.
+//! 100 KB access unit at MTU 1200, Opus packetize/depacketize; jitter-buffer
+//! insert+pop beside webrtc-rs `webrtc-media`'s SampleBuilder (a reorder
+//! buffer without playout timing) and compound RTCP parse beside the
+//! webrtc-rs `rtcp` crate.
 #![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use media_av::jitter::{JitterBuffer, JitterConfig, Playout};
+use media_av::rtcp::{Compound, NtpTime, ReportBlock, RtcpPacket, RtcpWriter, SenderInfo};
 use media_av::rtp::extension::{
     ExtensionElement, HeaderExtension, ONE_BYTE_PROFILE, encode_one_byte,
 };
@@ -19,6 +25,7 @@ use media_av::rtp::{
 use rtp::codecs::h264::{H264Packet, H264Payloader};
 use rtp::codecs::opus::{OpusPacket, OpusPayloader};
 use rtp::packetizer::{Depacketizer, Packetizer, new_packetizer};
+use webrtc_media::io::sample_builder::SampleBuilder;
 use webrtc_util::marshal::{Marshal, Unmarshal};
 
 const MTU: usize = 1200;
@@ -429,12 +436,158 @@ fn opus(c: &mut Criterion) {
     g.finish();
 }
 
+/// Packets per jitter-buffer run: 20 s of 20 ms audio.
+const JB_PACKETS: usize = 1000;
+
+/// One audio stream for the jitter-buffer group: 160-byte Opus-like payloads,
+/// every tenth pair of packets swapped (reordered), arrivals 20 ms apart.
+fn jitter_stream() -> Vec<(Duration, Bytes)> {
+    let payload = Bytes::from(vec![0xFCu8; 160]);
+    let mut order: Vec<usize> = (0..JB_PACKETS).collect();
+    for pair in order.chunks_exact_mut(20) {
+        pair.swap(8, 9);
+    }
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(slot, i)| {
+            let mut b = vec![0x80, 111];
+            b.extend_from_slice(&(65_000u16.wrapping_add(i as u16)).to_be_bytes());
+            b.extend_from_slice(&(960 * i as u32).to_be_bytes());
+            b.extend_from_slice(&[0, 0, 0, 1]);
+            b.extend_from_slice(&payload);
+            (Duration::from_millis(20 * slot as u64), Bytes::from(b))
+        })
+        .collect()
+}
+
+fn jitter_buffer(c: &mut Criterion) {
+    let stream = jitter_stream();
+    let ours_in: Vec<(Duration, RtpPacket)> = stream
+        .iter()
+        .map(|(at, b)| (*at, RtpPacket::parse(b.clone()).unwrap()))
+        .collect();
+    let theirs_in: Vec<rtp::packet::Packet> = stream
+        .iter()
+        .map(|(_, b)| rtp::packet::Packet::unmarshal(&mut b.clone()).unwrap())
+        .collect();
+
+    let mut g = c.benchmark_group("jitter_buffer_insert_pop_1000_packets");
+    g.throughput(Throughput::Elements(JB_PACKETS as u64));
+    g.bench_function("ucc", |b| {
+        let t0 = Instant::now();
+        b.iter_batched(
+            || {
+                (
+                    JitterBuffer::new(JitterConfig::new(48_000)),
+                    ours_in.clone(),
+                )
+            },
+            |(mut jb, packets)| {
+                let mut out = 0usize;
+                for (at, p) in packets {
+                    let now = t0 + at;
+                    jb.insert(p, now);
+                    while let Some(p) = jb.pop(now) {
+                        out += usize::from(matches!(p, Playout::Packet(_)));
+                    }
+                }
+                (jb, out)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("webrtc-rs SampleBuilder", |b| {
+        b.iter_batched(
+            || {
+                (
+                    SampleBuilder::new(10, OpusPacket, 48_000),
+                    theirs_in.clone(),
+                )
+            },
+            |(mut sb, packets)| {
+                let mut out = 0usize;
+                for p in packets {
+                    sb.push(p);
+                    while let Some(s) = sb.pop() {
+                        out += s.data.len();
+                    }
+                }
+                (sb, out)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+/// An RFC 3550 compound: SR with one report block, SDES with a CNAME.
+fn rtcp_compound() -> Bytes {
+    let mut buf = [0u8; 256];
+    let mut w = RtcpWriter::new(&mut buf);
+    let info = SenderInfo {
+        ntp: NtpTime::new(3_900_000_000, 1 << 31),
+        rtp_timestamp: Timestamp(960_000),
+        packet_count: 1000,
+        octet_count: 160_000,
+    };
+    let block = ReportBlock {
+        ssrc: Ssrc(2),
+        fraction_lost: 12,
+        cumulative_lost: 40,
+        highest_seq: 70_000,
+        jitter: 90,
+        last_sr: 0x1234_5678,
+        delay_since_last_sr: 0x0001_0000,
+    };
+    w.sender_report(Ssrc(1), &info, &[block]).unwrap();
+    w.sdes_cname(Ssrc(1), b"{a7c5b8e2-1f0d-4c3a-9b6e-2d4f8a1c0e53}")
+        .unwrap();
+    let n = w.finish();
+    Bytes::copy_from_slice(&buf[..n])
+}
+
+fn rtcp_parse(c: &mut Criterion) {
+    let compound = rtcp_compound();
+    let mut g = c.benchmark_group("rtcp_compound_parse_sr_sdes");
+    g.throughput(Throughput::Bytes(compound.len() as u64));
+    g.bench_function("ucc", |b| {
+        b.iter(|| {
+            // Parse and read every field the peer's parse materializes.
+            let mut sum = 0u64;
+            for p in Compound::parse(black_box(&compound)).unwrap().packets() {
+                match p {
+                    RtcpPacket::SenderReport(sr) => {
+                        sum += u64::from(sr.sender_info().packet_count);
+                        for rb in sr.report_blocks() {
+                            sum += u64::from(rb.highest_seq) + u64::from(rb.jitter);
+                        }
+                    }
+                    RtcpPacket::Sdes(sdes) => {
+                        for chunk in sdes.chunks() {
+                            sum += chunk.items().map(|i| i.value.len() as u64).sum::<u64>();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            sum
+        })
+    });
+    g.bench_function("webrtc-rs", |b| {
+        b.iter(|| rtcp::packet::unmarshal(&mut black_box(&compound).clone()).unwrap())
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     header_parse,
     header_serialize,
     h264_packetize,
     h264_depacketize,
-    opus
+    opus,
+    jitter_buffer,
+    rtcp_parse
 );
 criterion_main!(benches);

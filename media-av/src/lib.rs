@@ -1,7 +1,25 @@
-//! Media for ucc-rs: RTP framing and payload formats today; capture, codecs,
-//! RTCP, the jitter buffer and the media engine later.
+//! Media for ucc-rs: frames, sources and sinks, codecs, RTP/RTCP framing,
+//! receive statistics and the adaptive jitter buffer.
 //!
 //! # What is here
+//!
+//! - [`frame`]: audio frames (interleaved PCM) and I420 video frames.
+//! - [`source`], [`sink`]: a synthetic tone and moving test pattern (the defaults,
+//!   deterministic per sample/frame so a receiver can regenerate and compare), WAV and
+//!   Y4M files; null, WAV and Y4M sinks.
+//! - [`codec`]: encoder/decoder traits; G.711 µ-law/A-law (ITU-T G.711, bit-exact with
+//!   the G.191 reference; FFmpeg's encoder rounds 964 of 65,536 inputs one level
+//!   differently, selectable with `G711Quantizer::Nearest`), Opus through libopus
+//!   (FEC and PLC), H.264 constrained baseline through openh264 (forced keyframes).
+//! - [`quality`]: SNR, alignment, dominant frequency (Goertzel) and PSNR, for tests
+//!   and the demo's summary.
+//! - [`rtcp`]: compound RTCP (SR, RR, SDES, BYE, generic NACK, PLI) validated once and
+//!   read through views; a writer that never allocates; rtcp-mux demultiplexing.
+//! - [`stats`]: RFC 3550 A.1/A.3/A.8 receive statistics (probation, extended sequence,
+//!   loss, interarrival jitter), sender statistics and round-trip time from SR/RR.
+//! - [`jitter`]: an adaptive jitter buffer (reorders, drops late packets and duplicates,
+//!   a target delay following a quantile of measured delay, lost markers for
+//!   concealment) and a video frame assembler (NACK lists, PLI on an incomplete frame).
 //!
 //! The RTP framing layer ([`rtp`]):
 //!
@@ -16,8 +34,8 @@
 //!   single NAL unit, STAP-A, FU-A), Opus (RFC 7587), G.711 PCMU/PCMA
 //!   (RFC 3551) and telephone events / DTMF (RFC 4733).
 //!
-//! Not built yet (issue 6): capture and playback, codecs, RTCP, receive
-//! statistics, the jitter buffer and the media engine.
+//! Not built yet (issue 6): device capture and playback (`cpal`, V4L2) and the media
+//! engine that runs these pieces for session-core.
 //!
 //! # Design
 //!
@@ -63,6 +81,12 @@
 //! | Telephone-event duration | at most 65535 ticks; long-event segmentation (RFC 4733 §2.5.2.3) not built |
 //! | G.711 packet | 1..=960 samples |
 //! | Opus checks | TOC, code-1/2/3 framing header and the 120 ms bound; frame contents are the decoder's |
+//! | G.711 concealment | silence (G.711 Appendix I not built) |
+//! | H.264 fmtp | always says level 3.1 (openh264 picks the level itself) |
+//! | H.264 bitrate change | restarts the encoder, so the next frame is a keyframe |
+//! | Y4M | 8-bit 4:2:0 only; frames up to 64 MiB |
+//! | Jitter buffer | schedules playout; no audio time-stretching |
+//! | RTCP feedback | NACK and PLI decoded; other feedback kept raw |
 //!
 //! # Dependencies
 //!
@@ -70,6 +94,15 @@
 //! - `memchr`: SIMD search for Annex-B start codes, so scanning an access
 //!   unit runs near memory speed.
 //! - `thiserror`: the error enums.
+//! - `opus`: Opus encoding and decoding, with FEC and loss concealment, through
+//!   libopus. It links the system libopus pkg-config finds (Debian `libopus-dev`), or
+//!   builds the bundled one with CMake; if neither works the build stops with an error.
+//! - `openh264`: H.264 constrained baseline through Cisco's openh264, built from its
+//!   bundled source. It uses `nasm` for its x86 assembly when found and otherwise builds
+//!   C only, about 3× slower — `tests/codecs.rs` fails when `nasm` is missing.
+//! - `hound`: WAV files.
+//! - `tracing`: diagnostics (e.g. an H.264 encoder restarted for a new bitrate).
+//! - `session-core`, `tokio`, `async-trait`: the media contract the engine implements.
 //!
 //! # Example
 //!
@@ -106,10 +139,14 @@
 //! ```
 
 pub mod codec;
+pub mod engine;
 pub mod frame;
 pub mod jitter;
+pub mod quality;
 pub mod rtcp;
 pub mod rtp;
 pub mod sink;
 pub mod source;
 pub mod stats;
+
+pub use engine::{AvEngine, EngineConfig};

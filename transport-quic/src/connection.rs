@@ -6,7 +6,7 @@
 //! when the caller presented a certificate this endpoint verified (client
 //! authentication): otherwise the callee opens its own, server-verified connection.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -31,8 +31,9 @@ pub(crate) struct PeerConnection {
     pub(crate) conn: quinn::Connection,
     /// The fingerprint of the certificate the peer presented and this side verified.
     pub(crate) peer: Option<Fingerprint>,
-    /// Receive queues of media flows, by wire flow id.
-    flows: Mutex<HashMap<u64, mpsc::Sender<Bytes>>>,
+    /// Receive queues of media flows, by wire flow id (a B-tree: no hashing per
+    /// datagram, and no hash flooding by chosen flow ids).
+    flows: Mutex<BTreeMap<u64, mpsc::Sender<Bytes>>>,
 }
 
 impl PeerConnection {
@@ -44,7 +45,7 @@ impl PeerConnection {
         Arc::new(Self {
             conn,
             peer,
-            flows: Mutex::new(HashMap::new()),
+            flows: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -67,8 +68,7 @@ impl PeerConnection {
             trace!("datagram without a flow id dropped");
             return;
         };
-        let tx = lock(&self.flows).get(&flow).cloned();
-        match tx {
+        match lock(&self.flows).get(&flow) {
             Some(tx) => {
                 let _ = tx.try_send(datagram);
             }

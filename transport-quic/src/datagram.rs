@@ -37,6 +37,9 @@ pub const LINES_PER_SESSION: u64 = MAX_MEDIA_LINES as u64;
 /// Largest packet a path not yet bound to a connection claims to carry (a minimum QUIC
 /// datagram budget, minus the flow id).
 pub const UNBOUND_PACKET_SIZE: usize = 1200 - 8;
+/// Datagrams are written (flow id, then packet) into chunks of this size, each shared by
+/// the datagrams cut from it: one allocation per chunk rather than one per packet.
+const SEND_CHUNK: usize = 32 * 1024;
 
 /// The connection-wide flow id of media line `line` of the session on stream `stream_id`.
 pub fn flow_id(stream_id: u64, line: u64) -> Option<u64> {
@@ -62,6 +65,8 @@ enum Binding {
     Bound {
         pc: Arc<PeerConnection>,
         wire: u64,
+        /// Unused room of the current send chunk.
+        chunk: BytesMut,
     },
     Unsupported,
 }
@@ -106,16 +111,18 @@ impl QuicPacketPath {
         *binding = Binding::Bound {
             pc: pc.clone(),
             wire,
+            chunk: BytesMut::new(),
         };
     }
 }
 
 impl PacketPath for QuicPacketPath {
     fn send(&self, packet: Bytes) -> Result<(), PacketPathError> {
-        let (pc, wire) = match &*lock(&self.binding) {
+        let mut binding = lock(&self.binding);
+        let (pc, wire, chunk) = match &mut *binding {
             Binding::Unbound(_) => return Ok(()),
             Binding::Unsupported => return Err(unsupported()),
-            Binding::Bound { pc, wire } => (pc.clone(), *wire),
+            Binding::Bound { pc, wire, chunk } => (&*pc, *wire, chunk),
         };
         let max = pc
             .conn
@@ -127,10 +134,14 @@ impl PacketPath for QuicPacketPath {
                 max,
             });
         }
-        let mut datagram = BytesMut::with_capacity(varint::len(wire) + packet.len());
-        varint::put(&mut datagram, wire);
-        datagram.extend_from_slice(&packet);
-        match pc.conn.send_datagram(datagram.freeze()) {
+        let len = varint::len(wire) + packet.len();
+        if chunk.capacity() < len {
+            *chunk = BytesMut::with_capacity(SEND_CHUNK.max(len));
+        }
+        varint::put(chunk, wire);
+        chunk.extend_from_slice(&packet);
+        let datagram = chunk.split().freeze();
+        match pc.conn.send_datagram(datagram) {
             Ok(()) => Ok(()),
             Err(SendDatagramError::TooLarge) => Err(PacketPathError::TooLarge {
                 len: packet.len(),
@@ -156,7 +167,7 @@ impl PacketPath for QuicPacketPath {
         match &*lock(&self.binding) {
             Binding::Unbound(_) => UNBOUND_PACKET_SIZE,
             Binding::Unsupported => 0,
-            Binding::Bound { pc, wire } => pc
+            Binding::Bound { pc, wire, .. } => pc
                 .conn
                 .max_datagram_size()
                 .map_or(0, |m| m.saturating_sub(varint::len(*wire))),
@@ -166,7 +177,7 @@ impl PacketPath for QuicPacketPath {
 
 impl Drop for QuicPacketPath {
     fn drop(&mut self) {
-        if let Binding::Bound { pc, wire } = &*lock(&self.binding) {
+        if let Binding::Bound { pc, wire, .. } = &*lock(&self.binding) {
             pc.remove_flow(*wire);
         }
         if let Some(endpoint) = self.endpoint.upgrade() {

@@ -8,9 +8,12 @@
 //! reset, a malformed frame, the connection's loss — tells session-core once, with the
 //! reason.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::ops::ControlFlow;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use quinn::{ReadError, RecvStream, SendStream, WriteError};
@@ -35,6 +38,9 @@ use crate::transport::{EndpointShared, Shared};
 const COMMAND_QUEUE: usize = 256;
 /// Answers of inbound requests queued before their waiters wait.
 const RESULT_QUEUE: usize = 256;
+/// Unanswered inbound requests a leg's task awaits itself; beyond this many, each waits
+/// in a task of its own (so a task wake-up never polls more than this many replies).
+const INLINE_REPLIES: usize = 16;
 /// Most bytes taken from a stream at a time: the decoder then holds at most one frame
 /// plus this much, and no per-stream read buffer is needed.
 const READ_CHUNK: usize = 16 * 1024;
@@ -85,6 +91,54 @@ enum State {
 enum Pending {
     Update(oneshot::Sender<Result<SessionDescription, SignalingError>>),
     Message(oneshot::Sender<Result<(), SignalingError>>),
+}
+
+/// The answer session-core owes for an inbound request, and the frame it becomes.
+enum Awaited {
+    Update(u64, ReplyReceiver<SessionDescription>),
+    Message(u64, ReplyReceiver<()>),
+}
+
+impl Awaited {
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Frame> {
+        match self {
+            Awaited::Update(id, rx) => Pin::new(rx).poll(cx).map(|r| match r {
+                Ok(answer) => Frame::UpdateAccept { id: *id, answer },
+                Err(s) => result_frame(*id, &s),
+            }),
+            Awaited::Message(id, rx) => Pin::new(rx).poll(cx).map(|r| match r {
+                Ok(()) => Frame::Result {
+                    id: *id,
+                    code: StatusCode::OK,
+                    text: String::new(),
+                },
+                Err(s) => result_frame(*id, &s),
+            }),
+        }
+    }
+}
+
+fn result_frame(id: u64, s: &Status) -> Frame {
+    Frame::Result {
+        id,
+        code: s.code,
+        text: s.text.to_string(),
+    }
+}
+
+/// The first answer of `awaited` to be ready, as its frame (in the leg's own task: no
+/// task and no channel per request).
+async fn next_answer(awaited: &mut Vec<Awaited>) -> Frame {
+    std::future::poll_fn(|cx| {
+        for i in 0..awaited.len() {
+            if let Poll::Ready(frame) = awaited[i].poll_frame(cx) {
+                awaited.remove(i);
+                return Poll::Ready(frame);
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 impl Pending {
@@ -470,8 +524,9 @@ struct Leg {
     commands: mpsc::Receiver<Command>,
     results_tx: mpsc::Sender<Frame>,
     results: mpsc::Receiver<Frame>,
+    awaited: Vec<Awaited>,
     next_id: u64,
-    pending: HashMap<u64, Pending>,
+    pending: BTreeMap<u64, Pending>,
     state: State,
 }
 
@@ -498,8 +553,9 @@ impl Leg {
             commands,
             results_tx,
             results,
+            awaited: Vec::new(),
             next_id: 1,
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
             state,
         }
     }
@@ -511,6 +567,7 @@ impl Leg {
                 r = self.recv.read_chunk(READ_CHUNK, true) => Event::Read(r.map(|c| c.map(|c| c.bytes))),
                 c = self.commands.recv() => Event::Command(c),
                 Some(f) = self.results.recv() => Event::Result(f),
+                f = next_answer(&mut self.awaited), if !self.awaited.is_empty() => Event::Result(f),
                 e = state_event(&mut self.state) => e,
             };
             flow = match event {
@@ -585,7 +642,7 @@ impl Leg {
 
     /// Tells session-core the leg ended with `status`, once.
     async fn fail(&mut self, status: Status) {
-        for (_, p) in self.pending.drain() {
+        for p in std::mem::take(&mut self.pending).into_values() {
             p.fail(status.clone());
         }
         match std::mem::replace(&mut self.state, State::Done) {
@@ -615,7 +672,7 @@ impl Leg {
 
     async fn write(&mut self, frame: &Frame) -> Result<(), WriteFailure> {
         let wire = encode(frame).map_err(WriteFailure::Encode)?;
-        if let Err(e) = self.send.write_all(&wire).await {
+        if let Err(e) = self.send.write_chunk(wire.freeze()).await {
             debug!(error = %e, "session stream write failed");
             self.fail(write_status(&e)).await;
             return Err(WriteFailure::Ended);
@@ -708,7 +765,7 @@ impl Leg {
                     let _ = self.send.finish();
                 }
                 let gone = Status::with_text(StatusCode::CALL_DOES_NOT_EXIST, "session terminated");
-                for (_, p) in self.pending.drain() {
+                for p in std::mem::take(&mut self.pending).into_values() {
                     p.fail(gone.clone());
                 }
                 if let State::Calling {
@@ -722,6 +779,20 @@ impl Leg {
             }
             Command::Cancel => self.cancel().await,
         }
+    }
+
+    /// Awaits session-core's answer to an inbound request; its frame is written when it
+    /// comes ([`Event::Result`]).
+    fn await_answer(&mut self, mut awaited: Awaited) {
+        if self.awaited.len() < INLINE_REPLIES {
+            self.awaited.push(awaited);
+            return;
+        }
+        let results = self.results_tx.clone();
+        tokio::spawn(async move {
+            let frame = std::future::poll_fn(|cx| awaited.poll_frame(cx)).await;
+            let _ = results.send(frame).await;
+        });
     }
 
     fn next_request(&mut self) -> u64 {
@@ -841,18 +912,7 @@ impl Leg {
             }
             Frame::Update { id, offer } => {
                 let (reply, rx) = Reply::channel();
-                let results = self.results_tx.clone();
-                tokio::spawn(async move {
-                    let frame = match rx.await {
-                        Ok(answer) => Frame::UpdateAccept { id, answer },
-                        Err(s) => Frame::Result {
-                            id,
-                            code: s.code,
-                            text: s.text.to_string(),
-                        },
-                    };
-                    let _ = results.send(frame).await;
-                });
+                self.await_answer(Awaited::Update(id, rx));
                 self.inbound_or_end(Inbound::Update { leg, offer, reply })
                     .await
             }
@@ -874,22 +934,7 @@ impl Leg {
                 body,
             } => {
                 let (reply, rx) = Reply::channel();
-                let results = self.results_tx.clone();
-                tokio::spawn(async move {
-                    let frame = match rx.await {
-                        Ok(()) => Frame::Result {
-                            id,
-                            code: StatusCode::OK,
-                            text: String::new(),
-                        },
-                        Err(s) => Frame::Result {
-                            id,
-                            code: s.code,
-                            text: s.text.to_string(),
-                        },
-                    };
-                    let _ = results.send(frame).await;
-                });
+                self.await_answer(Awaited::Message(id, rx));
                 let message = Message { content_type, body };
                 self.inbound_or_end(Inbound::Message {
                     leg,

@@ -297,7 +297,7 @@ impl Frame {
     /// Appends the frame, length-prefixed, to `out`. Fails only when the encoded
     /// frame would exceed [`MAX_FRAME_SIZE`] (a message body too large, say).
     pub fn encode(&self, out: &mut BytesMut) -> Result<(), CodecError> {
-        let mut body = BytesMut::new();
+        let mut body = BytesMut::with_capacity(self.capacity_hint());
         varint::put(&mut body, self.frame_type());
         let mut w = FieldWriter::new(&mut body);
         match self {
@@ -366,9 +366,25 @@ impl Frame {
                 max: MAX_FRAME_SIZE,
             });
         }
+        out.reserve(varint::len(body.len() as u64) + body.len());
         varint::put(out, body.len() as u64);
         out.extend_from_slice(&body);
         Ok(())
+    }
+
+    /// Room for the encoded body: exact enough that the frequent frames (messages,
+    /// results) are encoded without growing the buffer.
+    fn capacity_hint(&self) -> usize {
+        match self {
+            Frame::Message {
+                content_type, body, ..
+            } => 32 + content_type.len() + body.len(),
+            Frame::Result { text, .. }
+            | Frame::Reject { text, .. }
+            | Frame::Terminate { text, .. } => 16 + text.len(),
+            Frame::Progress { .. } | Frame::Cancel | Frame::Composing { .. } => 16,
+            _ => 256,
+        }
     }
 
     /// Decodes one frame body (type and fields, without the length prefix).

@@ -3,6 +3,15 @@
 //! the challenge, from the endpoint's credentials (RFC 3261 §22.2, §22.3). The digest
 //! client refuses to answer the same realm twice with the same credentials, so a server
 //! that keeps challenging ends the request with its status instead of looping.
+//!
+//! "Twice" is about one request: INVITE and pager MESSAGE are first sent without
+//! credentials, so a proxy that challenges every new request (Kamailio's
+//! `proxy_challenge`, with a fresh nonce each time) challenges a realm already answered
+//! for an earlier request. That is a fresh challenge, answered like the first one; only
+//! a challenge to a request that carried an answer for the realm is a refusal. The retry
+//! carries credentials only for what was challenged along this request, not for every
+//! realm the endpoint knows (a registrar's realm would otherwise travel on to the
+//! callee in an `Authorization` header the proxy does not consume).
 
 use std::time::Instant;
 
@@ -12,8 +21,8 @@ use tracing::debug;
 use super::header_text::{push, push_front};
 use super::leg::{EndpointId, LegKind};
 use super::stack::{Purpose, Stack};
-use crate::auth::{ChallengeOutcome, Credentials};
-use crate::header::HeaderName;
+use crate::auth::{AuthTarget, Challenge, ChallengeOutcome, Credentials};
+use crate::header::{Header, HeaderName};
 use crate::transaction::TransactionKey;
 use crate::{Request, Response};
 
@@ -28,25 +37,42 @@ impl Stack {
     ) -> Option<Request> {
         let via = self.via();
         let attached = self.endpoints.get_mut(&ep)?;
-        match attached.digest.handle_challenges(response) {
-            Ok(ChallengeOutcome::Retry) => {}
-            Ok(ChallengeOutcome::NeedCredentials { realms }) => {
-                for realm in realms {
-                    let c = attached.identity.credentials.get(&realm)?;
-                    attached
-                        .digest
-                        .store_mut()
-                        .insert(&realm, Credentials::new(&c.user, &c.password));
-                }
-            }
+        let challenged = challenges(response);
+        let realms = match attached.digest.handle_challenges(response) {
+            Ok(ChallengeOutcome::Retry) => Vec::new(),
+            Ok(ChallengeOutcome::NeedCredentials { realms }) => realms,
             Ok(ChallengeOutcome::Rejected { realms }) => {
-                debug!(?realms, "credentials refused");
-                return None;
+                // A refusal only if this request answered the realm; otherwise a fresh
+                // challenge to a new request (the client took its nonce already).
+                let refused: Vec<&String> = realms
+                    .iter()
+                    .filter(|realm| {
+                        challenged
+                            .iter()
+                            .any(|(t, r)| r == *realm && answered(original, *t, r))
+                    })
+                    .collect();
+                if !refused.is_empty() {
+                    debug!(?refused, "credentials refused");
+                    return None;
+                }
+                debug!(?realms, "fresh challenge to a new request");
+                challenged.iter().map(|(_, r)| r.clone()).collect()
             }
             Err(e) => {
                 debug!(error = %e, "challenge not answerable");
                 return None;
             }
+        };
+        for realm in realms {
+            if attached.digest.store().get(&realm).is_some() {
+                continue;
+            }
+            let c = attached.identity.credentials.get(&realm)?;
+            attached
+                .digest
+                .store_mut()
+                .insert(&realm, Credentials::new(&c.user, &c.password));
         }
         let cseq = original.cseq()?;
         let mut retry = original.clone();
@@ -60,6 +86,24 @@ impl Stack {
         let method = String::from_utf8_lossy(cseq.method.as_bytes()).into_owned();
         push(h, "CSeq", &format!("{next} {method}")).ok()?;
         attached.digest.authorize(&mut retry, &mut self.rng).ok()?;
+        // Only answers to what challenged this request: the ones it carried already and
+        // the ones in this response.
+        let wanted = |target: AuthTarget, realm: &str| {
+            challenged.iter().any(|(t, r)| *t == target && r == realm)
+                || answered(original, target, realm)
+        };
+        let kept: Vec<Header> = retry
+            .headers()
+            .iter()
+            .filter(|h| authorization(h).is_some_and(|(t, r)| wanted(t, &r)))
+            .cloned()
+            .collect();
+        let h = retry.headers_mut();
+        h.remove_all(&HeaderName::Authorization);
+        h.remove_all(&HeaderName::ProxyAuthorization);
+        for header in kept {
+            h.push(header);
+        }
         Some(retry)
     }
 
@@ -140,4 +184,34 @@ impl Stack {
         }
         true
     }
+}
+
+/// The (target, realm) of every digest challenge in a 401/407.
+fn challenges(response: &Response) -> Vec<(AuthTarget, String)> {
+    response
+        .headers()
+        .iter()
+        .filter_map(|h| Challenge::from_header(h)?.ok())
+        .map(|c| (c.target, c.realm))
+        .collect()
+}
+
+/// The (target, realm) an Authorization or Proxy-Authorization header answers.
+fn authorization(h: &Header) -> Option<(AuthTarget, String)> {
+    let (target, auth) = match h {
+        Header::Authorization(a) => (AuthTarget::Www, a),
+        Header::ProxyAuthorization(a) => (AuthTarget::Proxy, a),
+        _ => return None,
+    };
+    let realm = auth.param("realm")?;
+    Some((target, String::from_utf8_lossy(&realm).into_owned()))
+}
+
+/// Whether `request` carried an answer to a `target` challenge of `realm`.
+fn answered(request: &Request, target: AuthTarget, realm: &str) -> bool {
+    request
+        .headers()
+        .iter()
+        .filter_map(authorization)
+        .any(|(t, r)| t == target && r == realm)
 }

@@ -338,7 +338,11 @@ impl Stack {
                 return;
             }
             Some(_) => {
-                let invite = l.outgoing_invite.as_ref().map(|o| o.request.clone());
+                let invite = l
+                    .outgoing_invite
+                    .as_ref()
+                    .map(|o| o.request.clone())
+                    .or_else(|| invite_of_fork(&l.remote_uri, &response));
                 if let Some(invite) = invite {
                     self.end_fork(&invite, &response, now).await;
                 }
@@ -438,6 +442,9 @@ impl Stack {
         }
     }
 
+    /// A 2xx after the INVITE transaction ended: a retransmission of the leg's 2xx (ACKed
+    /// again), or the answer of another fork (another To tag: ACKed and ended with a BYE,
+    /// RFC 3261 §13.2.2.4, never the leg's own dialog).
     pub(crate) async fn on_stray_2xx(&mut self, response: &Response) {
         let Some(id) = DialogId::of_response(response) else {
             return;
@@ -446,8 +453,14 @@ impl Stack {
             .by_dialog
             .get(&(id.call_id.clone(), id.local_tag.clone()))
             .copied();
-        if let Some(leg) = leg {
+        let Some(l) = leg.and_then(|leg| self.legs.get(&leg)) else {
+            return;
+        };
+        let (leg, own) = (l.id, l.dialog.as_ref().is_some_and(|d| *d.id() == id));
+        if own {
             self.send_ack(leg).await;
+        } else if let Some(invite) = invite_of_fork(&l.remote_uri, response) {
+            self.end_fork(&invite, response, Instant::now()).await;
         }
     }
 
@@ -715,7 +728,7 @@ impl Stack {
     pub(crate) async fn terminate(
         &mut self,
         leg: LegId,
-        _reason: Reason,
+        reason: Reason,
         done: Done<()>,
         now: Instant,
     ) {
@@ -727,6 +740,41 @@ impl Stack {
         for queued in l.outbox.drain(..) {
             let _ = queued.done.send(Err(SignalingError::closed()));
         }
+        if l.incoming_invite.is_some() && l.dialog.is_none() {
+            // The INVITE that opens the leg is not answered yet, and session-core's
+            // answer is on its way (it answers every invitation; a dropped one is 480),
+            // possibly an acceptance that this hang-up overtook: `answer_invite` sends
+            // it and then ends the leg (a 2xx is followed by a BYE once ACKed).
+            let _ = done.send(Ok(()));
+            return;
+        }
+        // A request of the peer still waiting for our answer gets a final one now, or
+        // its transaction would hang until the peer gives up: the pager MESSAGE that
+        // opened the leg, a re-INVITE (487, RFC 3261 §15.1.2).
+        let tag = l.local_tag.clone();
+        let reinvite = l.incoming_invite.take();
+        let held = l.held_message.take();
+        let awaiting_ack = l.pending_2xx.is_some() && l.kind != LegKind::ImPager;
+        let refusal = match reason.status_code().as_u16() {
+            code @ 300..=699 => code,
+            _ => 480,
+        };
+        if let Some(inc) = reinvite {
+            self.reply(inc.key, &inc.request, 487, Some(&tag), now);
+        }
+        if let Some((key, request)) = held {
+            self.reply(key, &request, refusal, Some(&tag), now);
+        }
+        if awaiting_ack {
+            // Our 2xx is not ACKed yet: the BYE waits for the ACK, or for the 2xx
+            // retransmissions to give up (RFC 3261 §15; see `on_ack`, `retransmit_2xx`).
+            let _ = done.send(Ok(()));
+            return;
+        }
+        let Some(l) = self.legs.get_mut(&leg) else {
+            let _ = done.send(Ok(()));
+            return;
+        };
         if l.kind == LegKind::ImPager || l.confirmed_dialog().is_none() {
             let _ = done.send(Ok(()));
             self.forget(leg);
@@ -763,6 +811,18 @@ impl Stack {
             }
         }
     }
+}
+
+/// What a dialog with another fork needs of our INVITE once its transaction is gone:
+/// Request-URI, From (with our tag), Call-ID and CSeq, which the fork's 2xx echoes.
+fn invite_of_fork(target: &str, response: &Response) -> Option<Request> {
+    let uri = crate::Uri::parse(target.as_bytes()).ok()?;
+    let mut invite = Request::new(Method::Invite, uri);
+    let h = invite.headers_mut();
+    h.push(crate::Header::From(response.from()?.clone()));
+    h.push(crate::Header::CallId(response.call_id()?.clone()));
+    h.push(crate::Header::CSeq(response.cseq()?.clone()));
+    Some(invite)
 }
 
 /// The INVITE's `Allow`.

@@ -99,6 +99,25 @@ impl Stack {
         source: Peer,
         now: Instant,
     ) {
+        let unsupported = unsupported_required(&request);
+        if !unsupported.is_empty() {
+            // RFC 3261 §8.2.2.3: refuse what we cannot honour, before any dialog or
+            // session-core sees it.
+            let Some(bad_extension) = crate::StatusCode::new(420) else {
+                return;
+            };
+            let tag = self.txn.new_tag();
+            let mut response = response_for(&request, bad_extension, Some(&tag));
+            let _ = push(
+                response.headers_mut(),
+                "Unsupported",
+                &unsupported.join(", "),
+            );
+            if let Err(e) = self.txn.respond(key, response, now) {
+                debug!(error = %e, "420 not sent");
+            }
+            return;
+        }
         let call_id = request
             .call_id()
             .map(|c| c.as_str().to_owned())
@@ -440,6 +459,15 @@ impl Stack {
                     .is_some_and(|p| request.cseq().is_some_and(|c| c.seq == p.cseq));
                 if acked {
                     l.pending_2xx = None;
+                    if l.ended {
+                        // Hung up before the ACK: the BYE was waiting for it (§15).
+                        let (done, _rx) = tokio::sync::oneshot::channel();
+                        let _ = self.commands.send(Command::Terminate {
+                            leg,
+                            reason: session_core::status::Reason::NotSpecified,
+                            done,
+                        });
+                    }
                 }
             }
         }
@@ -470,6 +498,7 @@ impl Stack {
         }
         let status = crate::StatusCode::new(code).ok_or_else(SignalingError::unknown_leg)?;
         let mut response = response_for(&request, status, Some(&tag));
+        copy_record_route(&request, &mut response);
         let _ = push(response.headers_mut(), "Contact", &self.contact(ep));
         self.txn.respond(key, response, now).map_err(|e| {
             SignalingError::rejected(Status::with_text(
@@ -528,6 +557,7 @@ impl Stack {
         };
         let ep = l.ep;
         let mut response = response_for(&inc.request, crate::StatusCode::OK, Some(&tag));
+        copy_record_route(&inc.request, &mut response);
         let contact = self.contact(ep);
         let h = response.headers_mut();
         let _ = push(h, "Contact", &contact);
@@ -546,9 +576,16 @@ impl Stack {
             Err(e) => debug!(error = %e, "INVITE does not make a dialog"),
         }
         self.send_2xx(leg, inc, response, now);
+        // Session-core hung up before this answer went out: end the call now that it
+        // exists (over UDP the BYE waits for the ACK, see `terminate`).
+        if self.legs.get(&leg).is_some_and(|l| l.ended) {
+            let (done, _rx) = tokio::sync::oneshot::channel();
+            self.terminate(leg, session_core::status::Reason::NotSpecified, done, now)
+                .await;
+        }
     }
 
-    /// Sends a 2xx to an INVITE and, over UDP, retransmits it until the ACK.
+    /// Sends a 2xx to an INVITE and waits for its ACK, retransmitting it over UDP.
     fn send_2xx(&mut self, leg: LegId, inc: IncomingInvite, response: Response, now: Instant) {
         let cseq = inc.request.cseq().map_or(0, |c| c.seq);
         let source = self.legs.get(&leg).map(|l| l.peer);
@@ -559,9 +596,8 @@ impl Stack {
         let Some(source) = source else {
             return;
         };
-        if source.is_reliable() {
-            return;
-        }
+        // Tracked on every transport: the ACK also gates our BYE (RFC 3261 §15); the 2xx
+        // is only re-sent over unreliable ones (see `retransmit_2xx`).
         let destination = crate::transaction::response_destination(inc.request.top_via(), source);
         let timers = self.config.timers;
         let timer = Retransmit2xx::with_timers(now, timers.t1, timers.t2);
@@ -589,10 +625,13 @@ impl Stack {
                 if let Some(at) = p.timer.poll_timeout() {
                     self.retransmit_heap.push(Reverse((at, leg)));
                 }
-                self.txn.send_stateless(&message, destination);
+                if !destination.is_reliable() {
+                    self.txn.send_stateless(&message, destination);
+                }
             }
             Some(Retransmit2xxAction::GiveUp) => {
-                let ep = self.legs.get(&leg).map(|l| l.ep);
+                // Nobody to tell when session-core already ended the leg itself.
+                let ep = self.legs.get(&leg).filter(|l| !l.ended).map(|l| l.ep);
                 if let Some(l) = self.legs.get_mut(&leg) {
                     l.pending_2xx = None;
                 }
@@ -673,6 +712,39 @@ impl Stack {
             Err(status) => self.reply_status(key, &request, &status, tag.as_deref(), now),
         }
     }
+}
+
+/// Copies the request's Record-Route values, in order, into a response that creates a
+/// dialog (RFC 3261 §12.1.1): the proxies that record-routed see the dialog's requests.
+fn copy_record_route(request: &Request, response: &mut Response) {
+    let routes: Vec<crate::Header> = request
+        .headers()
+        .iter()
+        .filter(|h| matches!(h, crate::Header::RecordRoute(_)))
+        .cloned()
+        .collect();
+    for route in routes {
+        response.headers_mut().push(route);
+    }
+}
+
+/// The SIP extensions (option tags) this user agent implements; a request that
+/// requires any other is refused with 420 (RFC 3261 §8.2.2.3).
+const SUPPORTED: [&str; 0] = [];
+
+/// The option tags of `request`'s Require headers this user agent does not implement.
+fn unsupported_required(request: &Request) -> Vec<String> {
+    request
+        .headers()
+        .iter()
+        .filter_map(|h| match h {
+            crate::Header::Require(tags) => Some(tags),
+            _ => None,
+        })
+        .flat_map(|tags| tags.iter())
+        .filter(|tag| !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(tag)))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The body types this user agent takes: SDP in INVITEs, instant messages and

@@ -73,8 +73,14 @@ impl PeerProcess {
             .spawn()?;
         let (tx, events) = mpsc::unbounded_channel();
         let output = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
-        let stderr = child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
+        let stdout = child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>);
+        let stderr = child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>);
         let mut open_streams = 0;
         for stream in [stdout, stderr].into_iter().flatten() {
             open_streams += 1;
@@ -206,6 +212,11 @@ impl PeerProcess {
         let mut f = self.finish().await;
         f.killed = true;
         f
+    }
+
+    /// Whether the program has exited (it is reaped then).
+    pub(crate) fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// The program's name, for messages.

@@ -1,0 +1,672 @@
+//! The adaptive playout buffer ([`JitterBuffer`]).
+
+use std::time::{Duration, Instant};
+
+use tracing::debug;
+
+use super::packet::{Extender, JitterPacket};
+use crate::rtp::{SeqNo, Timestamp};
+
+/// How a [`JitterBuffer`] turns measured delay variation into its target delay.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DelayEstimator {
+    /// The given quantile (0.0–1.0) of a histogram of recent delays with
+    /// exponential forgetting, as NetEq does: robust to heavy tails, such as
+    /// a few packets delayed far more than the rest.
+    Percentile(f64),
+    /// `mean + k·σ` of recent delays (exponentially weighted); cheaper, but
+    /// under-covers heavy tails.
+    MeanDeviation(f64),
+}
+
+/// Samples after a (re)start during which the target stays at least the
+/// initial delay.
+const WARM_UP_SAMPLES: u32 = 16;
+
+/// Settings of a [`JitterBuffer`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct JitterConfig {
+    /// Media clock rate of the stream in Hz (8000 for G.711, 48000 for Opus,
+    /// 90000 for video).
+    pub clock_rate: u32,
+    /// Smallest target delay.
+    pub min_delay: Duration,
+    /// Largest target delay.
+    pub max_delay: Duration,
+    /// Target delay before any jitter has been measured.
+    pub initial_delay: Duration,
+    /// Packets held at most (rounded up to a power of two); beyond it the
+    /// oldest are dropped.
+    pub capacity: usize,
+    /// How the target delay follows the measured delay variation.
+    pub estimator: DelayEstimator,
+    /// Width of one histogram bucket of [`DelayEstimator::Percentile`]; the
+    /// target is rounded up to a bucket edge.
+    pub histogram_bucket: Duration,
+    /// Packets over which the delay statistics average (the weight of a new
+    /// sample is 1/`averaging_packets`): larger adapts more slowly.
+    pub averaging_packets: u32,
+    /// The delay reference (the fastest transit time) is the minimum over the
+    /// last one to two windows of this length, so it follows clock drift
+    /// between sender and receiver and lasting route changes.
+    pub reference_window: Duration,
+    /// A sequence jump larger than this (either way) resynchronizes.
+    pub resync_seq_jump: u16,
+    /// A packet whose timestamp is further than this from what its arrival
+    /// time predicts (a media clock jump) resynchronizes.
+    pub resync_time_jump: Duration,
+}
+
+impl JitterConfig {
+    /// Defaults for a stream with `clock_rate`: 20–500 ms target delay
+    /// starting at 60 ms, 512 packets, the 97th percentile of delays in 5 ms
+    /// buckets forgotten over 128 packets, the delay reference over 2–4 s
+    /// windows, resync on a jump of 1000 packets or 3 s.
+    #[must_use]
+    pub fn new(clock_rate: u32) -> Self {
+        Self {
+            clock_rate,
+            min_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(500),
+            initial_delay: Duration::from_millis(60),
+            capacity: 512,
+            estimator: DelayEstimator::Percentile(0.97),
+            histogram_bucket: Duration::from_millis(5),
+            averaging_packets: 128,
+            reference_window: Duration::from_secs(2),
+            resync_seq_jump: 1000,
+            resync_time_jump: Duration::from_secs(3),
+        }
+    }
+
+    /// Sets the target delay bounds.
+    #[must_use]
+    pub fn with_delay_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.min_delay = min;
+        self.max_delay = max.max(min);
+        self
+    }
+
+    /// Sets the initial target delay.
+    #[must_use]
+    pub fn with_initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// Sets the capacity in packets.
+    #[must_use]
+    pub fn with_capacity(mut self, packets: usize) -> Self {
+        self.capacity = packets;
+        self
+    }
+
+    /// Sets the delay estimator.
+    #[must_use]
+    pub fn with_estimator(mut self, estimator: DelayEstimator) -> Self {
+        self.estimator = estimator;
+        self
+    }
+
+    /// Sets how many packets the delay statistics average over.
+    #[must_use]
+    pub fn with_averaging_packets(mut self, packets: u32) -> Self {
+        self.averaging_packets = packets.max(1);
+        self
+    }
+}
+
+/// What [`JitterBuffer::pop`] hands out, in sequence order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Playout<P> {
+    /// The next packet, due now.
+    Packet(P),
+    /// The packet with this sequence number did not arrive in time: run
+    /// packet-loss concealment for it.
+    Lost {
+        /// The missing sequence number.
+        seq: SeqNo,
+        /// Its timestamp, interpolated between its neighbours.
+        timestamp: Timestamp,
+    },
+}
+
+/// What [`JitterBuffer::insert`] did with a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Buffered for playout.
+    Buffered,
+    /// Dropped: its sequence number was already played or declared lost.
+    Late,
+    /// Dropped: the same sequence number is already buffered.
+    Duplicate,
+    /// A sequence or timestamp jump: the buffer flushed what it held and
+    /// restarted from this packet, which is buffered.
+    Resynced,
+}
+
+/// Counters of a [`JitterBuffer`] since it was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JitterCounters {
+    /// Packets given to [`JitterBuffer::insert`].
+    pub inserted: u64,
+    /// Packets handed out by [`JitterBuffer::pop`].
+    pub played: u64,
+    /// Lost markers handed out.
+    pub lost: u64,
+    /// Packets dropped because they arrived after their turn.
+    pub late: u64,
+    /// Duplicate packets dropped.
+    pub duplicates: u64,
+    /// Buffered packets dropped to stay within capacity.
+    pub overflow: u64,
+    /// Resynchronizations after sequence or timestamp jumps.
+    pub resyncs: u64,
+    /// Buffered packets dropped by resynchronizations.
+    pub flushed: u64,
+}
+
+#[derive(Debug)]
+struct Slot<P> {
+    ext_seq: i64,
+    ext_ts: i64,
+    packet: P,
+}
+
+/// An adaptive jitter buffer for one RTP stream, sans-IO.
+///
+/// [`insert`](Self::insert) packets with their arrival time;
+/// [`pop`](Self::pop) at or after [`poll_timeout`](Self::poll_timeout)
+/// returns them in sequence order once their playout time has come, or a
+/// [`Playout::Lost`] marker for a sequence number that did not arrive in time.
+///
+/// **Timing.** A packet's playout time is the arrival time it would have had
+/// on the fastest path seen recently (its timestamp plus the smallest transit
+/// time measured over the last [`JitterConfig::reference_window`]s) plus the
+/// target delay. Each arrival measures how much later
+/// than that fastest path the packet came; the target delay is a quantile of
+/// these delays (or `mean + k·σ`, see [`DelayEstimator`]) forgotten
+/// exponentially over [`JitterConfig::averaging_packets`], clamped to the
+/// configured bounds, and at least the initial delay for the first 16
+/// packets. It grows when the network gets jittery and shrinks when it calms
+/// down. The buffer schedules packets; stretching or compressing audio to
+/// hide target changes is the decoder's job.
+///
+/// **Allocation.** Storage (a ring of `capacity` slots and the delay
+/// histogram) is allocated up front; insert and pop never allocate.
+#[derive(Debug)]
+pub struct JitterBuffer<P> {
+    cfg: JitterConfig,
+    slots: Vec<Option<Slot<P>>>,
+    mask: i64,
+    len: usize,
+    ext: Option<Extender>,
+    /// Extended sequence number to play next.
+    next: i64,
+    /// Highest extended sequence number buffered or played.
+    highest: i64,
+    /// Whether anything was handed out since the last (re)start.
+    playing: bool,
+    /// Extended sequence number and timestamp of the last packet handed out.
+    last_played: Option<(i64, i64)>,
+    epoch: Option<Instant>,
+    /// Reference transit (`arrival - timestamp`, clock ticks): the smallest
+    /// over the current and the previous reference window.
+    min_transit: i64,
+    window_min: i64,
+    previous_min: i64,
+    window_start: i64,
+    mean: f64,
+    var: f64,
+    /// Delay histogram: bucket weights grow by 1/(1 - w) per sample instead
+    /// of decaying the old ones, and are rescaled when they get large.
+    hist: Vec<f64>,
+    hist_weight: f64,
+    hist_total: f64,
+    /// The quantile's bucket and the histogram weight below it.
+    q_index: usize,
+    q_below: f64,
+    bucket_ticks: i64,
+    samples: u32,
+    initial_ticks: i64,
+    target_ticks: i64,
+    counters: JitterCounters,
+}
+
+impl<P: JitterPacket> JitterBuffer<P> {
+    /// An empty buffer.
+    #[must_use]
+    pub fn new(cfg: JitterConfig) -> Self {
+        let capacity = cfg.capacity.clamp(2, 1 << 16).next_power_of_two();
+        let mut slots = Vec::with_capacity(capacity);
+        slots.resize_with(capacity, || None);
+        let initial = cfg
+            .initial_delay
+            .clamp(cfg.min_delay, cfg.max_delay.max(cfg.min_delay));
+        let mut jb = Self {
+            slots,
+            mask: capacity as i64 - 1,
+            len: 0,
+            ext: None,
+            next: 0,
+            highest: 0,
+            playing: false,
+            last_played: None,
+            epoch: None,
+            min_transit: 0,
+            window_min: 0,
+            previous_min: 0,
+            window_start: 0,
+            mean: 0.0,
+            var: 0.0,
+            hist: Vec::new(),
+            hist_weight: 1.0,
+            hist_total: 0.0,
+            q_index: 0,
+            q_below: 0.0,
+            bucket_ticks: 1,
+            samples: 0,
+            initial_ticks: 0,
+            target_ticks: 0,
+            counters: JitterCounters::default(),
+            cfg,
+        };
+        jb.initial_ticks = jb.to_ticks(initial);
+        jb.target_ticks = jb.initial_ticks;
+        jb.bucket_ticks = jb.to_ticks(jb.cfg.histogram_bucket).max(1);
+        let buckets = jb.to_ticks(jb.cfg.max_delay) / jb.bucket_ticks + 2;
+        jb.hist = vec![0.0; buckets.clamp(2, 4096) as usize];
+        jb
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &JitterConfig {
+        &self.cfg
+    }
+
+    /// Packets buffered.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no packet is buffered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn counters(&self) -> JitterCounters {
+        self.counters
+    }
+
+    /// The current target delay (playout delay over the fastest path).
+    #[must_use]
+    pub fn target_delay(&self) -> Duration {
+        self.to_duration(self.target_ticks)
+    }
+
+    /// The measured delay variation: mean and standard deviation.
+    #[must_use]
+    pub fn delay_variation(&self) -> (Duration, Duration) {
+        (
+            self.to_duration(self.mean as i64),
+            self.to_duration(self.var.sqrt() as i64),
+        )
+    }
+
+    fn to_ticks(&self, d: Duration) -> i64 {
+        (d.as_nanos() * u128::from(self.cfg.clock_rate) / 1_000_000_000) as i64
+    }
+
+    fn to_duration(&self, ticks: i64) -> Duration {
+        if self.cfg.clock_rate == 0 || ticks <= 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_nanos(
+            (ticks as u128 * 1_000_000_000 / u128::from(self.cfg.clock_rate)) as u64,
+        )
+    }
+
+    fn slot(&self, ext_seq: i64) -> Option<&Slot<P>> {
+        self.slots[(ext_seq & self.mask) as usize]
+            .as_ref()
+            .filter(|s| s.ext_seq == ext_seq)
+    }
+
+    fn take(&mut self, ext_seq: i64) -> Option<Slot<P>> {
+        let slot = &mut self.slots[(ext_seq & self.mask) as usize];
+        if slot.as_ref().is_some_and(|s| s.ext_seq == ext_seq) {
+            self.len -= 1;
+            slot.take()
+        } else {
+            None
+        }
+    }
+
+    fn capacity(&self) -> i64 {
+        self.mask + 1
+    }
+
+    /// Buffers `packet`, which arrived at `arrival`.
+    pub fn insert(&mut self, packet: P, arrival: Instant) -> InsertOutcome {
+        self.counters.inserted += 1;
+        let seq = packet.sequence();
+        let ts = packet.timestamp();
+        let epoch = *self.epoch.get_or_insert(arrival);
+        let arrival_ticks = self.to_ticks(arrival.saturating_duration_since(epoch));
+
+        let mut outcome = InsertOutcome::Buffered;
+        let ext = match self.ext {
+            None => self.restart(seq, ts, arrival_ticks),
+            Some(ext) => {
+                let ext_seq = ext.seq(seq);
+                let transit = arrival_ticks - ext.ts(ts);
+                let seq_jump = (ext_seq - self.highest).abs() > i64::from(self.cfg.resync_seq_jump);
+                let time_jump =
+                    (transit - self.min_transit).abs() > self.to_ticks(self.cfg.resync_time_jump);
+                if seq_jump || time_jump {
+                    debug!(
+                        ?seq,
+                        ?ts,
+                        seq_jump,
+                        time_jump,
+                        "jitter buffer resynchronizes"
+                    );
+                    self.counters.resyncs += 1;
+                    self.counters.flushed += self.len as u64;
+                    self.slots.iter_mut().for_each(|s| *s = None);
+                    self.len = 0;
+                    outcome = InsertOutcome::Resynced;
+                    self.restart(seq, ts, arrival_ticks)
+                } else {
+                    ext
+                }
+            }
+        };
+        let ext_seq = ext.seq(seq);
+        let ext_ts = ext.ts(ts);
+        if outcome == InsertOutcome::Buffered {
+            self.measure(arrival_ticks - ext_ts, arrival_ticks);
+        }
+
+        if ext_seq < self.next {
+            // Before the head: late once playing, else a reordered early packet.
+            if self.playing || self.highest - ext_seq >= self.capacity() {
+                self.counters.late += 1;
+                return InsertOutcome::Late;
+            }
+            self.next = ext_seq;
+        }
+        if self.slot(ext_seq).is_some() {
+            self.counters.duplicates += 1;
+            return InsertOutcome::Duplicate;
+        }
+        // Keep the window [next, ext_seq] within capacity: drop the oldest.
+        let oldest_allowed = ext_seq - self.capacity() + 1;
+        while self.next < oldest_allowed {
+            if self.take(self.next).is_some() {
+                self.counters.overflow += 1;
+            }
+            self.next += 1;
+        }
+        if let Some(e) = self.ext.as_mut() {
+            e.record(seq, ts);
+        }
+        self.highest = self.highest.max(ext_seq);
+        self.slots[(ext_seq & self.mask) as usize] = Some(Slot {
+            ext_seq,
+            ext_ts,
+            packet,
+        });
+        self.len += 1;
+        outcome
+    }
+
+    /// Starts (again) from a first packet.
+    fn restart(&mut self, seq: SeqNo, ts: Timestamp, arrival_ticks: i64) -> Extender {
+        let ext = Extender::new(seq, ts);
+        self.ext = Some(ext);
+        self.next = ext.seq(seq);
+        self.highest = self.next;
+        self.playing = false;
+        self.last_played = None;
+        self.min_transit = arrival_ticks - ext.ts(ts);
+        self.window_min = self.min_transit;
+        self.previous_min = self.min_transit;
+        self.window_start = arrival_ticks;
+        self.samples = 0;
+        ext
+    }
+
+    /// Updates the delay statistics with one packet's transit time.
+    fn measure(&mut self, transit: i64, arrival_ticks: i64) {
+        // The reference is the fastest transit of the last one to two
+        // windows, so it follows clock drift and route changes instead of
+        // holding on to a minimum from long ago.
+        if arrival_ticks - self.window_start >= self.to_ticks(self.cfg.reference_window) {
+            self.previous_min = self.window_min;
+            self.window_min = transit;
+            self.window_start = arrival_ticks;
+        } else {
+            self.window_min = self.window_min.min(transit);
+        }
+        self.min_transit = self.window_min.min(self.previous_min);
+        let sample = transit - self.min_transit;
+        let w = 1.0 / f64::from(self.cfg.averaging_packets.max(1));
+        let d = sample as f64 - self.mean;
+        self.mean += w * d;
+        self.var = (1.0 - w) * (self.var + w * d * d);
+        self.samples = self.samples.saturating_add(1);
+
+        let estimate = match self.cfg.estimator {
+            DelayEstimator::MeanDeviation(k) => (self.mean + k * self.var.sqrt()) as i64,
+            DelayEstimator::Percentile(q) => self.histogram_quantile(sample, w, q),
+        };
+        let lo = self.to_ticks(self.cfg.min_delay);
+        let hi = self.to_ticks(self.cfg.max_delay).max(lo);
+        let floor = if self.samples < WARM_UP_SAMPLES {
+            self.initial_ticks
+        } else {
+            0
+        };
+        self.target_ticks = estimate.max(floor).clamp(lo, hi);
+    }
+
+    /// Adds `sample` to the forgetting histogram and returns its `q` quantile
+    /// (the upper edge of the first bucket where the cumulative weight
+    /// reaches `q` of the total).
+    ///
+    /// The quantile bucket and the weight below it are kept between calls
+    /// and moved a bucket at a time, so a sample costs O(1) amortized rather
+    /// than a scan of the histogram.
+    fn histogram_quantile(&mut self, sample: i64, w: f64, q: f64) -> i64 {
+        let last = self.hist.len() - 1;
+        let bucket = usize::try_from(sample / self.bucket_ticks).map_or(last, |b| b.min(last));
+        self.hist_weight /= 1.0 - w;
+        if self.hist_weight > 1e100 || !self.hist_weight.is_finite() {
+            let scale = 1.0 / self.hist_weight;
+            self.hist.iter_mut().for_each(|h| *h *= scale);
+            self.hist_total *= scale;
+            self.hist_weight = 1.0;
+            // Recompute exactly, dropping accumulated rounding.
+            self.q_below = self.hist[..self.q_index].iter().sum();
+        }
+        self.hist[bucket] += self.hist_weight;
+        self.hist_total += self.hist_weight;
+        if bucket < self.q_index {
+            self.q_below += self.hist_weight;
+        }
+        let goal = q.clamp(0.0, 1.0) * self.hist_total;
+        // Invariant: weight below q_index < goal <= weight through q_index.
+        while self.q_index < last && self.q_below + self.hist[self.q_index] < goal {
+            self.q_below += self.hist[self.q_index];
+            self.q_index += 1;
+        }
+        while self.q_index > 0 && self.q_below >= goal {
+            self.q_index -= 1;
+            self.q_below -= self.hist[self.q_index];
+        }
+        (self.q_index as i64 + 1) * self.bucket_ticks
+    }
+
+    /// Playout time of extended timestamp `ext_ts`.
+    fn play_at(&self, ext_ts: i64) -> Option<Instant> {
+        let epoch = self.epoch?;
+        let ticks = ext_ts + self.min_transit + self.target_ticks;
+        if ticks <= 0 {
+            return Some(epoch);
+        }
+        Some(epoch.checked_add(self.to_duration(ticks)).unwrap_or(epoch))
+    }
+
+    /// The head of the queue: its deadline, and for a gap the interpolated
+    /// timestamp of the missing packet.
+    fn head(&self) -> Option<(Instant, Option<i64>)> {
+        if self.len == 0 {
+            return None;
+        }
+        if let Some(slot) = self.slot(self.next) {
+            return Some((self.play_at(slot.ext_ts)?, None));
+        }
+        let (found_seq, found_ts) = (self.next + 1..=self.highest)
+            .find_map(|s| self.slot(s).map(|slot| (s, slot.ext_ts)))?;
+        let est = match self.last_played {
+            Some((ls, lts)) if found_seq > ls => {
+                lts + (found_ts - lts) * (self.next - ls) / (found_seq - ls)
+            }
+            _ => found_ts,
+        };
+        Some((self.play_at(est)?, Some(est)))
+    }
+
+    /// When [`pop`](Self::pop) has something next: the playout time of the
+    /// head packet or of the gap before the next buffered one. `None` when
+    /// empty.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.head().map(|(at, _)| at)
+    }
+
+    /// The next packet or loss marker in sequence order, if its playout time
+    /// has come by `now`.
+    pub fn pop(&mut self, now: Instant) -> Option<Playout<P>> {
+        let (at, missing_ts) = self.head()?;
+        if now < at {
+            return None;
+        }
+        let seq = self.next;
+        self.next += 1;
+        self.playing = true;
+        match missing_ts {
+            None => {
+                let slot = self.take(seq)?;
+                self.last_played = Some((seq, slot.ext_ts));
+                self.counters.played += 1;
+                Some(Playout::Packet(slot.packet))
+            }
+            Some(ts) => {
+                self.last_played = Some((seq, ts));
+                self.counters.lost += 1;
+                Some(Playout::Lost {
+                    seq: SeqNo(seq as u16),
+                    timestamp: Timestamp(ts as u32),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct P(u16, u32);
+
+    impl JitterPacket for P {
+        fn sequence(&self) -> SeqNo {
+            SeqNo(self.0)
+        }
+        fn timestamp(&self) -> Timestamp {
+            Timestamp(self.1)
+        }
+        fn marker(&self) -> bool {
+            false
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn percentile_target_follows_delays() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(JitterConfig::new(1000).with_averaging_packets(64));
+        // Every fourth packet 100 ms late: 25 % of samples at 100 ms, the 97th
+        // percentile is in the 100–105 ms bucket.
+        for i in 0..400u16 {
+            let late = if i % 4 == 3 { 100 } else { 0 };
+            jb.insert(P(i, 20 * u32::from(i)), t0 + ms(20 * u64::from(i) + late));
+            while jb.pop(t0 + ms(20 * u64::from(i) + late)).is_some() {}
+        }
+        assert_eq!(jb.target_delay(), ms(105));
+    }
+
+    #[test]
+    fn incremental_quantile_matches_a_full_scan() {
+        let mut jb: JitterBuffer<P> =
+            JitterBuffer::new(JitterConfig::new(1000).with_averaging_packets(16));
+        let mut x = 7u64;
+        for _ in 0..5000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let sample = ((x >> 33) % 600) as i64;
+            let got = jb.histogram_quantile(sample, 1.0 / 16.0, 0.9);
+            let goal = 0.9 * jb.hist_total;
+            let mut sum = 0.0;
+            let scan = jb.hist.iter().position(|&h| {
+                sum += h;
+                sum >= goal
+            });
+            let scan = scan.unwrap_or(jb.hist.len() - 1);
+            // Rounding may put the incremental answer one bucket off at an edge.
+            assert!(
+                (got / 5 - 1).abs_diff(scan as i64) <= 1,
+                "{got} vs bucket {scan}"
+            );
+        }
+    }
+
+    #[test]
+    fn mean_deviation_target() {
+        let t0 = Instant::now();
+        let cfg = JitterConfig::new(1000)
+            .with_estimator(DelayEstimator::MeanDeviation(2.0))
+            .with_averaging_packets(1);
+        let mut jb = JitterBuffer::new(cfg);
+        // Averaging over one packet: the last sample is the mean, σ = 0.
+        for (i, late) in [0u64, 0, 70].into_iter().enumerate() {
+            jb.insert(P(i as u16, 20 * i as u32), t0 + ms(20 * i as u64 + late));
+        }
+        // Still warming up: at least the initial 60 ms.
+        assert_eq!(jb.target_delay(), ms(70));
+        assert_eq!(jb.delay_variation(), (ms(70), Duration::ZERO));
+    }
+
+    #[test]
+    fn early_reordered_packet_before_start_moves_head() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(JitterConfig::new(1000));
+        jb.insert(P(5, 100), t0);
+        assert_eq!(jb.insert(P(4, 80), t0 + ms(1)), InsertOutcome::Buffered);
+        assert_eq!(jb.pop(t0 + ms(200)), Some(Playout::Packet(P(4, 80))));
+        assert_eq!(jb.pop(t0 + ms(200)), Some(Playout::Packet(P(5, 100))));
+        assert_eq!(jb.pop(t0 + ms(200)), None);
+    }
+}
