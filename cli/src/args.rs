@@ -40,6 +40,9 @@ pub(crate) struct DemoArgs {
     /// Print the summary as JSON on stdout instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Write what bob received to this folder (`bob-audio.wav`, `bob-video.y4m`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) record: Option<std::path::PathBuf>,
 }
 
 /// The transports `ucc` can run over.

@@ -7,6 +7,8 @@
 //!
 //! - `session-core`: the object model the demo drives.
 //! - `transport-sip`, `transport-quic`: the transports `--transport` picks.
+//! - `media-av`: the media engine (tone and test pattern, Opus/G.711, H.264, RTP/RTCP)
+//!   and the quality measures of the summary.
 //! - `rcgen`, `rustls-pki-types`: the demo's throw-away certificate authority for
 //!   SIP over TLS and QUIC (certificates are verified, as in production).
 //! - `clap`: flags and subcommands, with help and usage errors (exit code 2).

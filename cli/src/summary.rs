@@ -13,8 +13,8 @@ pub(crate) struct Summary {
     pub(crate) im: ImSummary,
     /// The call.
     pub(crate) call: CallSummary,
-    /// Media figures; `null` while the platform runs without a media engine.
-    pub(crate) media: Option<MediaSummary>,
+    /// Media figures.
+    pub(crate) media: MediaSummary,
     /// Wall-clock time of the whole demo, in milliseconds.
     pub(crate) total_ms: f64,
 }
@@ -57,13 +57,48 @@ pub(crate) struct CallSummary {
     pub(crate) hangup_seen: bool,
 }
 
-/// Media figures of the call (filled once a media engine runs the streams).
+/// Media figures of the call, measured while it was up.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct MediaSummary {
+    /// The audio codec negotiated.
+    pub(crate) audio_codec: String,
+    /// The video codec negotiated (while video was on).
+    pub(crate) video_codec: String,
+    /// RTP packets alice sent (audio and video).
+    pub(crate) packets_sent: u64,
     /// RTP packets bob received.
-    pub(crate) packets: u64,
+    pub(crate) packets_received: u64,
+    /// RTP packets bob counted lost (RFC 3550 A.3).
+    pub(crate) packets_lost: u64,
     /// Fraction of packets lost.
     pub(crate) loss: f64,
+    /// Interarrival jitter of bob's audio, in milliseconds (RFC 3550 A.8).
+    pub(crate) jitter_ms: f64,
+    /// Round-trip time from alice's RTCP reports, in milliseconds.
+    pub(crate) round_trip_ms: Option<f64>,
+    /// Bytes of RTP alice sent.
+    pub(crate) octets_sent: u64,
+    /// Alice's sending rate over the call, in kbit/s.
+    pub(crate) bitrate_kbps: f64,
+    /// The dominant frequency of the audio bob decoded (the source is a 1 kHz tone).
+    pub(crate) audio_frequency_hz: Option<f64>,
+    /// Median SNR of bob's audio against the tone alice sent, 100 ms blocks, in dB.
+    pub(crate) audio_snr_db: Option<f64>,
+    /// Audio frames bob concealed (loss).
+    pub(crate) concealed_frames: u64,
+    /// Pictures bob decoded.
+    pub(crate) video_frames: u64,
+    /// Mean PSNR of bob's pictures against the test pattern alice sent, in dB.
+    pub(crate) video_psnr_db: Option<f64>,
+    /// Lowest PSNR of one of bob's pictures, in dB.
+    pub(crate) video_psnr_min_db: Option<f64>,
+    /// Keyframe requests (PLI) bob sent.
+    pub(crate) keyframe_requests: u64,
+}
+
+/// A figure with its unit, or "n/a".
+fn opt(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1} {unit}"))
 }
 
 impl Summary {
@@ -109,11 +144,41 @@ impl Summary {
                 yes(self.call.hangup_seen).to_string(),
             ),
             (
-                "media",
-                match &self.media {
-                    Some(m) => format!("{} packets, {:.2}% loss", m.packets, m.loss * 100.0),
-                    None => "not measured: no media engine in this build".to_string(),
-                },
+                "codecs",
+                format!("{} / {}", self.media.audio_codec, self.media.video_codec),
+            ),
+            (
+                "RTP packets sent / received / lost",
+                format!(
+                    "{} / {} / {} ({:.2}% loss)",
+                    self.media.packets_sent,
+                    self.media.packets_received,
+                    self.media.packets_lost,
+                    self.media.loss * 100.0
+                ),
+            ),
+            ("jitter", format!("{:.2} ms", self.media.jitter_ms)),
+            ("round-trip time", opt(self.media.round_trip_ms, "ms")),
+            (
+                "bitrate (alice)",
+                format!("{:.0} kbit/s", self.media.bitrate_kbps),
+            ),
+            (
+                "audio at bob: tone / SNR",
+                format!(
+                    "{} / {}",
+                    opt(self.media.audio_frequency_hz, "Hz"),
+                    opt(self.media.audio_snr_db, "dB")
+                ),
+            ),
+            (
+                "video at bob: pictures / PSNR (min)",
+                format!(
+                    "{} / {} ({})",
+                    self.media.video_frames,
+                    opt(self.media.video_psnr_db, "dB"),
+                    opt(self.media.video_psnr_min_db, "dB")
+                ),
             ),
             ("total", format!("{:.0} ms", self.total_ms)),
         ];

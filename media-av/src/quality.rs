@@ -27,6 +27,7 @@ use std::ops::RangeInclusive;
 use thiserror::Error;
 
 use crate::frame::VideoFrame;
+use crate::source::ToneGenerator;
 
 /// Two pictures of different sizes cannot be compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
@@ -186,6 +187,37 @@ pub fn psnr(a: &VideoFrame, b: &VideoFrame) -> Result<f64, SizeMismatch> {
 /// [`SizeMismatch`] when the sizes differ.
 pub fn psnr_y(a: &VideoFrame, b: &VideoFrame) -> Result<f64, SizeMismatch> {
     mse(a, b, 0..1).map(to_psnr)
+}
+
+/// SNR of each 100 ms block of `received` against the tone `tone` produces, each block
+/// aligned to the tone's phase first (lags over one period), so delay and a varying
+/// jitter-buffer depth do not count as noise. `received` is mono at `tone`'s rate.
+pub fn tone_block_snrs(received: &[i16], tone: &ToneGenerator) -> Vec<f64> {
+    let rate = tone.sample_rate() as usize;
+    let block = rate / 10;
+    let period = ((rate as f64 / tone.frequency()).ceil() as usize).clamp(1, block / 2);
+    if block == 0 {
+        return Vec::new();
+    }
+    let reference = tone.samples(0, block);
+    let window = block - period;
+    received
+        .chunks_exact(block)
+        .map(|b| {
+            let lag = align(&reference, b, 0..=period, window);
+            snr_db(&reference[..window], &b[lag..lag + window])
+        })
+        .collect()
+}
+
+/// The median of `values` (`NaN` when empty).
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use media_av::engine::{
     StreamSnapshot, VideoSettings,
 };
 use media_av::frame::{AudioFrame, VideoFrame};
-use media_av::quality::{align, dominant_frequency, psnr, snr_db};
+use media_av::quality::{dominant_frequency, median, psnr, tone_block_snrs};
 use media_av::sink::{AudioSink, SinkError, VideoSink};
 use media_av::source::{TestPattern, ToneGenerator};
 use session_core::contract::media::{
@@ -198,27 +198,8 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// SNR of each 100 ms block of `received` against the tone it should be,
-/// after aligning each block to the tone's phase (one period of lags).
 fn block_snrs(received: &[i16], rate: u32) -> Vec<f64> {
-    let tone = ToneGenerator::new(1000.0, 8000, rate, 1).unwrap();
-    let block = rate as usize / 10;
-    let period = rate as usize / 1000;
-    let reference = tone.samples(0, block);
-    let window = block - period;
-    received
-        .chunks_exact(block)
-        .map(|b| {
-            let lag = align(&reference, b, 0..=period, window);
-            snr_db(&reference[..window], &b[lag..lag + window])
-        })
-        .collect()
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    tone_block_snrs(received, &ToneGenerator::new(1000.0, 8000, rate, 1).unwrap())
 }
 
 /// Checks the received tone; returns (frequency, median SNR, share of blocks
@@ -398,10 +379,8 @@ async fn opus_call_carries_the_tone() {
     call.hang_up().await;
 }
 
-/// The frame index the test pattern draws as a bar code on its top rows.
 fn frame_index(picture: &VideoFrame) -> u64 {
-    let row = picture.rows(0).nth(4).unwrap();
-    (0..16).fold(0, |n, bit| (n << 1) | u64::from(row[bit * 8 + 4] > 128))
+    TestPattern::frame_index(picture).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

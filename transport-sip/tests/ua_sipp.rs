@@ -32,6 +32,9 @@
 //!   both Record-Route values in order; our BYE (sent only after SIPp's ACK, although
 //!   the application hung up right after accepting) carries them as Route and targets
 //!   SIPp's Contact.
+//! - **A forked answer** (`uas_forked.xml`): SIPp answers our INVITE with two 200s of
+//!   different To tags; we keep the first dialog, ACK the second and end it with a BYE
+//!   (both to its Contact, with its tag), and SIPp's BYE of the first ends our call.
 //! - **Offerless INVITE** (`uac_late_offer.xml`): ignored, see [`sipp_calls_without_offer`].
 //!
 //! SIPp must exit 0 with every call successful and no failed calls, unexpected messages or

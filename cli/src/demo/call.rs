@@ -8,7 +8,7 @@ use session_core::{Context, MediaChannel, MediaDirection, MediaType, Reason, Ses
 use super::{Progress, ms, next, step, within};
 use crate::exit::CliError;
 use crate::stack::Stack;
-use crate::summary::CallSummary;
+use crate::summary::{CallSummary, MediaSummary};
 
 /// Alice calls bob with audio, holds, resumes, adds and removes video, and hangs up.
 pub(crate) async fn run(
@@ -16,7 +16,7 @@ pub(crate) async fn run(
     bob_incoming: &mut session_core::endpoint::IncomingSessions,
     duration: Duration,
     progress: &Progress,
-) -> Result<CallSummary, CliError> {
+) -> Result<(CallSummary, MediaSummary), CliError> {
     let mut summary = CallSummary::default();
     progress.say("call: alice calls bob");
     let session = stack
@@ -92,6 +92,8 @@ pub(crate) async fn run(
         && bob_video.is_some_and(|v| v.negotiated_media() == MediaDirection::BOTH);
     talk(progress, "call up with video", up, duration).await;
 
+    let mut kept = super::media::Snapshots::default();
+    kept.keep(&stack.alice_media, &stack.bob_media);
     progress.say("call: alice removes video");
     alice_av
         .remove_channel(&video)
@@ -109,6 +111,13 @@ pub(crate) async fn run(
     })
     .await?;
     summary.duration_ms = ms(up.elapsed());
+    let media = super::media::summarize(
+        &stack.alice_media,
+        &stack.bob_media,
+        &kept,
+        &stack.bob_taps,
+        up.elapsed().as_secs_f64(),
+    );
 
     progress.say("call: alice hangs up");
     let end = session
@@ -124,7 +133,7 @@ pub(crate) async fn run(
         false
     })
     .await?;
-    Ok(summary)
+    Ok((summary, media))
 }
 
 fn update(

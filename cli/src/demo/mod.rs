@@ -2,6 +2,7 @@
 
 mod call;
 mod im;
+pub(crate) mod media;
 
 use std::future::Future;
 use std::io::IsTerminal;
@@ -39,12 +40,15 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), CliError> {
         step(what, op).await?;
     }
     let im = im::run(&mut stack, &mut bob_incoming, args.messages, &progress).await?;
-    let call = call::run(&mut stack, &mut bob_incoming, args.duration, &progress).await?;
+    let (call, media) = call::run(&mut stack, &mut bob_incoming, args.duration, &progress).await?;
+    if let Some(dir) = &args.record {
+        media::record(&stack.bob_taps, dir)?;
+    }
     let summary = Summary {
         transport: args.transport.name(),
         im,
         call,
-        media: None,
+        media,
         total_ms: ms(started.elapsed()),
     };
     progress.done();

@@ -51,6 +51,17 @@ impl TestPattern {
         Timestamp((n * u64::from(H264_CLOCK_RATE) / u64::from(self.fps)) as u32)
     }
 
+    /// The frame number a (decoded) picture of this pattern shows in its bar code, read
+    /// from the middle of each 8×8 block (so codec noise does not flip bits); `None`
+    /// when the picture is too small to carry it. Frame numbers wrap at 2^16.
+    pub fn frame_index(picture: &VideoFrame) -> Option<u64> {
+        let row = picture.rows(0).nth(4)?;
+        if row.len() < 16 * 8 {
+            return None;
+        }
+        Some((0..16).fold(0, |n, bit| (n << 1) | u64::from(row[bit * 8 + 4] > 128)))
+    }
+
     /// Frame `n`.
     ///
     /// # Errors

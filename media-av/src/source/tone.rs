@@ -62,6 +62,16 @@ impl ToneGenerator {
         })
     }
 
+    /// The tone's frequency in Hz.
+    pub fn frequency(&self) -> f64 {
+        self.frequency
+    }
+
+    /// The sample rate in Hz.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
     /// The same tone with `samples` samples per channel in each frame.
     ///
     /// # Errors
