@@ -10,6 +10,8 @@ use crate::transport::{TlsConfig, TransportKind};
 #[derive(Debug, Clone)]
 pub struct SipConfig {
     /// The transport this stack signals over (its name: `sip-udp`, `sip-tcp`, `sip-tls`).
+    /// A UDP or TCP stack also listens on the other one on the same port (RFC 3261
+    /// §18), and answers requests on the transport they came on.
     pub transport: TransportKind,
     /// Where to listen; port 0 picks a free one (see [`SipTransport::local_addr`](super::SipTransport::local_addr)).
     pub bind: SocketAddr,

@@ -51,6 +51,19 @@ impl SipTransport {
         }
         let (layer, incoming) = TransportLayer::new(transport_config);
         let local = layer.bind(config.transport, config.bind).await?;
+        // RFC 3261 §18: a UA implements both UDP and TCP. A UDP stack also takes TCP on
+        // the same port and the other way round (peers such as baresip answer over
+        // UDP whatever our Contact says); the stack still sends over its own transport.
+        let companion = match config.transport {
+            crate::transport::TransportKind::Udp => Some(crate::transport::TransportKind::Tcp),
+            crate::transport::TransportKind::Tcp => Some(crate::transport::TransportKind::Udp),
+            crate::transport::TransportKind::Tls => None,
+        };
+        if let Some(kind) = companion {
+            if let Err(e) = layer.bind(kind, local).await {
+                tracing::warn!(%kind, %local, error = %e, "second transport not bound");
+            }
+        }
         let (commands, rx) = mpsc::unbounded_channel();
         let txn = TransactionLayer::new(TransactionConfig {
             timers: config.timers,

@@ -111,10 +111,10 @@ impl Endpoint {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.next_event(left).await? {
-                Event::Response { key: k, response } if k == key => {
-                    if !response.status().is_provisional() {
-                        return Some(response);
-                    }
+                Event::Response { key: k, response }
+                    if k == key && !response.status().is_provisional() =>
+                {
+                    return Some(response);
                 }
                 Event::Timeout { key: k, .. } | Event::TransportError { key: k } if k == key => {
                     return None;
