@@ -19,7 +19,7 @@
 
 set -uo pipefail
 
-RATES=${RATES:-"500 1000 2000 3000 4000 6000 8000 10000 12000"}
+RATES=${RATES:-"500 1000 1500 2000 3000 4000 6000 8000 10000 12000"}
 STEP_SECONDS=${STEP_SECONDS:-5}      # each run places rate × STEP_SECONDS calls
 BUFF=${BUFF:-4194304}                # SIPp -buff_size (SO_RCVBUF/SO_SNDBUF), both SIPp sides
 THREADS=${THREADS:-0}                # answerer runtime: 0 = current-thread, N = N workers
@@ -37,9 +37,16 @@ BIN=$TARGET_DIR/release/examples/sip_answerer
 # Upper bound of one server's life (one run).
 LIFETIME=$((STEP_SECONDS + RECV_TIMEOUT_MS / 1000 + 30))
 
+# Processes started and not yet reaped: only these are ever signalled (a reaped PID may
+# belong to someone else by now).
 pids=()
+forget_pid() {
+    local keep=() pid
+    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || keep+=("$pid"); done
+    pids=("${keep[@]}")
+}
 cleanup() {
-    exec 3>&- 2>/dev/null || true
+    exec 3>&-
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -58,8 +65,18 @@ mkdir -p "$OUT"
 echo "sip_load: results in $OUT" >&2
 
 # Build the answerer.
-(cd "$ROOT" && cargo build --release -q -p bench --example sip_answerer) || die "build failed"
+(cd "$ROOT" && exec cargo build --release -q -p bench --example sip_answerer) &
+build=$!
+pids+=("$build")
+wait "$build" || die "build failed"
+forget_pid "$build"
 [ -x "$BIN" ] || die "no binary at $BIN"
+
+# UDP datagrams the kernel dropped for a full receive buffer, machine-wide (RcvbufErrors).
+rcvbuf_errors() {
+    awk '/^Udp:/ { if (!n++) { for (i = 2; i <= NF; i++) col[$i] = i } else print $col["RcvbufErrors"] }' \
+        /proc/net/snmp
+}
 
 # CPU seconds (user + system) a process has used so far, from /proc.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -102,18 +119,20 @@ stop_server() {
     fi
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
+    forget_pid "$SERVER_PID"
 }
 
 uac_port=$UAC_PORT_BASE
-# run_uac NAME PORT RATE → prints "failed achieved p50 p99 max retrans cpu% 503s"
+# run_uac NAME PORT RATE → sets RESULT="failed achieved p50 p99 max retrans cpu% 503s drops"
 run_uac() {
     local name=$1 port=$2 rate=$3
     local dir=$OUT/$name-$rate calls=$((rate * STEP_SECONDS))
     local bound=$((STEP_SECONDS + RECV_TIMEOUT_MS / 1000 + 5))
     mkdir -p "$dir"
-    start_server "$name" "$port" "$dir" >&2
+    start_server "$name" "$port" "$dir"
     uac_port=$((uac_port + 1))
-    local cpu0 t0 t1 cpu1
+    local cpu0 t0 t1 cpu1 drops0 drops1
+    drops0=$(rcvbuf_errors)
     cpu0=$(cpu_ticks "$SERVER_PID")
     t0=$(date +%s.%N)
     (cd "$dir" && exec timeout -k 2 $((bound + 5)) sipp -sn uac "127.0.0.1:$port" \
@@ -124,9 +143,11 @@ run_uac() {
     local uac=$!
     pids+=("$uac")
     wait "$uac"
+    forget_pid "$uac"
     t1=$(date +%s.%N)
     cpu1=$(cpu_ticks "$SERVER_PID")
-    stop_server "$name" >&2
+    drops1=$(rcvbuf_errors)
+    stop_server "$name"
     # Statistics: the last line of stat.csv, columns found by name.
     local stats
     stats=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
@@ -155,7 +176,7 @@ run_uac() {
         'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
     # Calls refused with 503 (our transaction layer's overload answer).
     busy=$(grep -c "received 'SIP/2.0 503" "$dir/errors.log" 2>/dev/null)
-    echo "$failed $achieved $pct $retrans $cpu ${busy:-0}"
+    RESULT="$failed $achieved $pct $retrans $cpu ${busy:-0} $((drops1 - drops0))"
 }
 
 declare -A result
@@ -167,13 +188,14 @@ for rate in $RATES; do
     for side in $order; do
         if [ "$side" = ours ]; then
             if ((fail_ours >= MAX_FAILING_STEPS)); then result[$side,$rate]="skipped"; continue; fi
-            r=$(run_uac ours "$OURS_PORT" "$rate")
+            run_uac ours "$OURS_PORT" "$rate"
         else
             if ((fail_uas >= MAX_FAILING_STEPS)); then result[$side,$rate]="skipped"; continue; fi
-            r=$(run_uac sipp-uas "$UAS_PORT" "$rate")
+            run_uac sipp-uas "$UAS_PORT" "$rate"
         fi
+        r=$RESULT
         result[$side,$rate]=$r
-        echo "sip_load: rate $rate $side: failed achieved p50 p99 max retrans cpu% 503s = $r" >&2
+        echo "sip_load: rate $rate $side: failed achieved p50 p99 max retrans cpu% 503s rcvbuf-drops = $r" >&2
         failed=${r%% *}
         if [ "$side" = ours ]; then
             if ((failed == 0)); then ((fail_ours == 0)) && best_ours=$rate; else fail_ours=$((fail_ours + 1)); fi
@@ -183,19 +205,19 @@ for rate in $RATES; do
     done
 done
 
-fmt() { # failed achieved p50 p99 max retrans cpu 503s → table cells
-    if [ "$1" = skipped ]; then echo "| skipped | | | | |"; return; fi
-    read -r f a p50 p99 max re cpu busy <<<"$1"
-    echo "| $f$( ((busy > 0)) && echo " ($busy × 503)") | $a | $p50 / $p99 / $max | $re | $cpu% |"
+fmt() { # failed achieved p50 p99 max retrans cpu 503s drops → table cells
+    if [ "$1" = skipped ]; then echo "| skipped | | | | | |"; return; fi
+    read -r f a p50 p99 max re cpu busy drops <<<"$1"
+    echo "| $f$( ((busy > 0)) && echo " ($busy × 503)") | $a | $p50 / $p99 / $max | $re | $drops | $cpu% |"
 }
 echo
 echo "Calls per run: rate × $STEP_SECONDS; fresh servers per run; SIPp -buff_size $BUFF on" \
-    "every SIPp socket, default buffers on ours; answerer threads: $THREADS (0 = current-thread)," \
-    "extra answerer args: '${ANSWERER_ARGS:-}'; setup = INVITE → 200 in ms (SIPp rtd, 1 ms clock)."
+    "every SIPp socket, SipConfig defaults on ours; answerer threads: $THREADS (0 = current-thread)," \
+    "extra answerer args: '${ANSWERER_ARGS:-}'; setup = INVITE → 200 in whole ms (SIPp rtd; its clock may tick coarser)."
 echo
-echo "| rate (calls/s) | ours failed | ours achieved | ours setup p50 / p99 / max (ms) | ours retrans | ours CPU" \
-    "| sipp-uas failed | sipp-uas achieved | sipp-uas setup p50 / p99 / max (ms) | sipp-uas retrans | sipp-uas CPU |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| rate (calls/s) | ours failed | ours achieved | ours setup p50 / p99 / max (ms) | ours retrans | ours rcvbuf drops | ours CPU" \
+    "| sipp-uas failed | sipp-uas achieved | sipp-uas setup p50 / p99 / max (ms) | sipp-uas retrans | sipp-uas rcvbuf drops | sipp-uas CPU |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for rate in $RATES; do
     a=$(fmt "${result[ours,$rate]:-skipped}")
     b=$(fmt "${result[sipp-uas,$rate]:-skipped}")
@@ -203,6 +225,8 @@ for rate in $RATES; do
 done
 echo
 ratio=$(awk -v a="$best_ours" -v b="$best_uas" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }')
+echo "rcvbuf drops: machine-wide UDP RcvbufErrors during the run (other users of UDP count too);" \
+    "CPU: the server process's user+system time over the run's wall time (100% = one core)."
 echo "Highest rate with zero failed calls (every lower rate also clean):" \
     "ours $best_ours calls/s, sipp-uas $best_uas calls/s, ratio $ratio."
 echo "Answerer counters per run:"

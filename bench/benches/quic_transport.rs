@@ -25,6 +25,11 @@
 //!
 //! Packets carry the batch number in their first 8 bytes, so a late packet of one batch
 //! is never counted in the next.
+//!
+//! The machine is shared and its load moves within seconds, so criterion's figures for
+//! ours and raw quinn (measured one after the other) are also compared *paired*: after
+//! each group (under `cargo bench` only), blocks of ours and raw quinn alternate
+//! ([`PAIRS`] pairs) and the median of the per-pair ratios is printed on stderr.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // a benchmark: failures abort, ratios go to stderr
 
@@ -61,8 +66,44 @@ const PACE: u64 = 32;
 /// A batch ends when every packet arrived, or when none arrived for this long after the
 /// last was sent.
 const QUIET: Duration = Duration::from_millis(20);
+/// Alternating blocks (ours, then raw quinn) of the paired comparison.
+const PAIRS: usize = 15;
+/// Round trips per block of the paired comparison.
+const PAIRED_ROUNDS: u64 = 500;
+
 /// Longest wait for any setup step.
 const SETUP: Duration = Duration::from_secs(10);
+
+/// Under `cargo bench` (not in `cargo test --benches`, which runs each function once).
+fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// Times `pairs` alternating blocks of `ours` and `raw`; the median of ours / raw and
+/// the median time of each (per block).
+fn paired(
+    pairs: usize,
+    mut ours: impl FnMut() -> Duration,
+    mut raw: impl FnMut() -> Duration,
+) -> (f64, Duration, Duration) {
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (mut ratios, mut a, mut b) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        let (x, y) = (ours(), raw());
+        ratios.push(x.as_secs_f64() / y.as_secs_f64());
+        a.push(x.as_secs_f64());
+        b.push(y.as_secs_f64());
+    }
+    let (ma, mb) = (median(&mut a), median(&mut b));
+    (
+        median(&mut ratios),
+        Duration::from_secs_f64(ma),
+        Duration::from_secs_f64(mb),
+    )
+}
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -364,13 +405,45 @@ fn round_trip(c: &mut Criterion) {
         });
     });
     g.finish();
+
+    if benching() {
+        let n = PAIRED_ROUNDS;
+        let (ratio, a, b) = paired(
+            PAIRS,
+            || {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        ours.message(&body).await;
+                    }
+                    start.elapsed()
+                })
+            },
+            || {
+                rt.block_on(async {
+                    let mut reply = [0u8; REPLY];
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        send.write_all(&body).await.unwrap();
+                        recv.read_exact(&mut reply).await.unwrap();
+                    }
+                    start.elapsed()
+                })
+            },
+        );
+        eprintln!(
+            "paired round trip ({PAIRS} x {n}): ucc {:.2?}, raw quinn {:.2?}, median ratio {ratio:.3}",
+            a / n as u32,
+            b / n as u32
+        );
+    }
     rt.block_on(async move { drop((send, recv, raw, ours)) });
 }
 
 // ---------------------------------------------------------------------------------
 // Datagrams.
 
-/// A batch's first packet: the batch number, then filler.
+/// The packet of batch `batch`: the batch number, then filler.
 fn packet(batch: u64) -> Bytes {
     let mut p = BytesMut::with_capacity(PACKET);
     p.put_u64(batch);
@@ -503,6 +576,45 @@ fn datagrams(c: &mut Criterion) {
     });
     report("raw_quinn_datagram", &counts);
     g.finish();
+
+    if benching() {
+        let (ours_counts, raw_counts) = (Cell::new((0, 0)), Cell::new((0, 0)));
+        let next = Cell::new(1_000_000);
+        let (ratio, a, b) = paired(
+            PAIRS,
+            || {
+                rt.block_on(batches(
+                    1,
+                    &ours_counts,
+                    &next,
+                    |p| {
+                        let _ = tx.send(p);
+                    },
+                    || async { recv_packet(&*rx).await.ok() },
+                ))
+            },
+            || {
+                rt.block_on(batches(
+                    1,
+                    &raw_counts,
+                    &next,
+                    |p| {
+                        let _ = raw.client.send_datagram(p);
+                    },
+                    || async { raw.server.read_datagram().await.ok() },
+                ))
+            },
+        );
+        let rate = |d: Duration| BATCH as f64 / d.as_secs_f64() / 1000.0;
+        eprintln!(
+            "paired datagrams ({PAIRS} x {BATCH}): ucc {:.0}k/s, raw quinn {:.0}k/s, median rate ratio {:.3}",
+            rate(a),
+            rate(b),
+            1.0 / ratio
+        );
+        report("paired ucc_packet_path", &ours_counts);
+        report("paired raw_quinn_datagram", &raw_counts);
+    }
     rt.block_on(async move { drop((tx, rx, ours, raw)) });
 }
 

@@ -18,7 +18,7 @@
 //! completed server transactions linger (Timers J and L), so the stack's limit on live
 //! transactions is not what a short run measures.
 
-use std::io::{BufRead, Write};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -147,11 +147,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // io-std feature is needed.
     let (stdin_closed, mut stop) = oneshot::channel::<()>();
     std::thread::spawn(move || {
-        let mut line = String::new();
+        let mut buf = [0u8; 512];
         let mut stdin = std::io::stdin().lock();
-        while matches!(stdin.read_line(&mut line), Ok(n) if n > 0) {
-            line.clear();
-        }
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
         let _ = stdin_closed.send(());
     });
 

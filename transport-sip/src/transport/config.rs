@@ -19,6 +19,7 @@ pub struct TransportConfig {
     pub(crate) udp_size_threshold: usize,
     pub(crate) tcp_for_large_requests: bool,
     pub(crate) tls: Option<TlsConfig>,
+    pub(crate) udp_buffer: Option<usize>,
 }
 
 impl Default for TransportConfig {
@@ -36,6 +37,7 @@ impl Default for TransportConfig {
             udp_size_threshold: 1300,
             tcp_for_large_requests: true,
             tls: None,
+            udp_buffer: None,
         }
     }
 }
@@ -97,6 +99,14 @@ impl TransportConfig {
     /// UDP after all, as §18.1.1 allows.
     pub fn with_tcp_for_large_requests(mut self, enabled: bool) -> Self {
         self.tcp_for_large_requests = enabled;
+        self
+    }
+
+    /// Asks for `bytes` of receive and send buffer on UDP sockets (SO_RCVBUF/SO_SNDBUF;
+    /// the kernel caps it at `net.core.rmem_max`/`wmem_max`). The kernel default holds
+    /// only a few milliseconds of traffic at thousands of requests per second.
+    pub fn with_udp_buffer(mut self, bytes: usize) -> Self {
+        self.udp_buffer = Some(bytes);
         self
     }
 

@@ -104,6 +104,15 @@ impl TransportLayer {
         let local = match kind {
             TransportKind::Udp => {
                 let socket = Arc::new(UdpSocket::bind(addr).await.map_err(bind_err)?);
+                if let Some(bytes) = self.shared.config.udp_buffer {
+                    let sock = socket2::SockRef::from(&*socket);
+                    if let Err(e) = sock
+                        .set_recv_buffer_size(bytes)
+                        .and_then(|()| sock.set_send_buffer_size(bytes))
+                    {
+                        tracing::warn!(bytes, error = %e, "UDP buffer size not set");
+                    }
+                }
                 let local = socket.local_addr().map_err(bind_err)?;
                 self.udp_sockets().push((local, socket.clone()));
                 let span = tracing::debug_span!("sip_udp", %local);

@@ -28,6 +28,11 @@ pub struct SipConfig {
     /// The outbound proxy (RFC 3261 §8.1.2): requests outside a dialog carry it as a
     /// pre-loaded `Route` and go to it first.
     pub outbound_proxy: Option<Uri>,
+    /// Most live SIP transactions (each call holds two for 32 s after it is set up, RFC
+    /// 6026 Timer L and Timer J); requests over it get 503.
+    pub max_transactions: usize,
+    /// UDP socket buffer size (SO_RCVBUF/SO_SNDBUF), capped by the kernel.
+    pub udp_buffer: Option<usize>,
     /// The registration lifetime asked for, in seconds (refreshed at half of what the
     /// registrar grants).
     pub register_expires: u32,
@@ -73,6 +78,8 @@ impl SipConfig {
             user_agent: concat!("ucc-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             registrar: None,
             outbound_proxy: None,
+            max_transactions: 65_536,
+            udp_buffer: Some(4 << 20),
             register_expires: 3600,
         }
     }

@@ -46,6 +46,9 @@ impl SipTransport {
     /// it are dropped.
     pub async fn bind(config: SipConfig) -> Result<SipTransport, TransportError> {
         let mut transport_config = TransportConfig::default();
+        if let Some(bytes) = config.udp_buffer {
+            transport_config = transport_config.with_udp_buffer(bytes);
+        }
         if let Some(tls) = &config.tls {
             transport_config = transport_config.with_tls(tls.clone());
         }
@@ -67,6 +70,7 @@ impl SipTransport {
         let (commands, rx) = mpsc::unbounded_channel();
         let txn = TransactionLayer::new(TransactionConfig {
             timers: config.timers,
+            max_transactions: config.max_transactions,
             ..TransactionConfig::default()
         });
         let name = config.name();
