@@ -13,6 +13,9 @@
 //! has `-timeout 30s -timeout_error` and is killed (by its pid) if it outlives a deadline;
 //! its output, statistics and error log are in every failure message.
 
+#[path = "common/peer_setup.rs"]
+mod peer_setup;
+use peer_setup::{free_port, require_sipp, sipp_transport_flag};
 #[path = "sipp/endpoint.rs"]
 mod endpoint;
 #[path = "sipp/responder.rs"]
@@ -20,7 +23,7 @@ mod responder;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -49,44 +52,6 @@ fn scenario(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn transport_flag(kind: TransportKind) -> &'static str {
-    match kind {
-        TransportKind::Udp => "u1",
-        TransportKind::Tcp => "t1",
-        TransportKind::Tls => "l1",
-    }
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1, for SIPp's `-p`.
-fn free_port() -> u16 {
-    for _ in 0..20 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
-        let port = udp.local_addr().expect("local addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP on 127.0.0.1");
-}
-
-/// Fails with instructions when `sipp` is not installed.
-fn require_sipp() {
-    match Command::new("sipp")
-        .arg("-v")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`sipp` is not on PATH: install the Debian package `sip-tester` \
-             (scripts/test installs it); the SIPp interop tests cannot run without it"
-        ),
-        Err(e) => panic!("could not run `sipp -v`: {e}"),
-    }
 }
 
 /// A finished SIPp run.
@@ -248,7 +213,7 @@ async fn sipp_uac_to_responder(kind: TransportKind) {
         "-p".into(),
         free_port().to_string(),
         "-t".into(),
-        transport_flag(kind).into(),
+        sipp_transport_flag(kind).into(),
         "-m".into(),
         CALLS.to_string(),
         "-r".into(),
@@ -304,7 +269,7 @@ async fn client_to_sipp_uas(kind: TransportKind) {
         "-p".into(),
         port.to_string(),
         "-t".into(),
-        transport_flag(kind).into(),
+        sipp_transport_flag(kind).into(),
         "-m".into(),
         CALLS.to_string(),
     ];

@@ -30,10 +30,13 @@
 //! baresip run has `-t` (it quits by itself), is killed through its own child handle if
 //! it outlives [`KILL_AFTER`], and its output is in every failure message.
 
+#[path = "common/peer_setup.rs"]
+mod peer_setup;
+use peer_setup::{free_port, uri_transport};
 #[path = "ua_sipp/process.rs"]
 mod process;
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -54,27 +57,6 @@ const BARESIP_LIFETIME: &str = "25";
 const KILL_AFTER: Duration = Duration::from_secs(28);
 /// Bound on any one step.
 const STEP: Duration = Duration::from_secs(10);
-
-/// A port free for both UDP and TCP on 127.0.0.1.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
-        let port = udp.local_addr().expect("local addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP on 127.0.0.1");
-}
-
-/// The URI parameter selecting `kind` (none for UDP, the default).
-fn uri_transport(kind: TransportKind) -> &'static str {
-    match kind {
-        TransportKind::Udp => "",
-        TransportKind::Tcp => ";transport=tcp",
-        TransportKind::Tls => ";transport=tls",
-    }
-}
 
 /// Our side: one SIP stack and one enabled endpoint, `sip:alice@<addr>`.
 struct Ua {

@@ -27,8 +27,11 @@
 //! stopped through its own child handle when the test ends, pass or fail; its log is in
 //! every failure message.
 
+#[path = "common/peer_setup.rs"]
+mod peer_setup;
+use peer_setup::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,18 +71,6 @@ impl Transport {
             Transport::Tcp => ";transport=tcp",
         }
     }
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
-        let port = udp.local_addr().expect("local addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP on 127.0.0.1");
 }
 
 /// The last `max` bytes of `s`, on a character boundary.

@@ -4,6 +4,9 @@
 //! a callee it challenges the INVITE, and the call goes through once we answer.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/peer_setup.rs"]
+mod peer_setup;
+use peer_setup::{free_port, require_sipp};
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -12,27 +15,6 @@ use std::time::{Duration, Instant};
 use session_core::endpoint::Credential;
 use session_core::{EndpointConfig, Platform, StatusCode, Uri};
 use transport_sip::ua::{SipConfig, SipTransport};
-
-fn require_sipp() {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok,
-        "sipp is not installed: this interop test needs it (scripts/test installs the Debian package `sip-tester`)"
-    );
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn scenario(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -109,7 +91,7 @@ async fn endpoint(registrar_port: u16, password: &str) -> (session_core::Endpoin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registers_with_digest_and_unregisters() {
-    let port = free_udp_port();
+    let port = free_port();
     let sipp = registrar(port);
     wait_listening(port);
     let (alice, _platform) = endpoint(port, "s3cret").await;
@@ -134,7 +116,7 @@ async fn registers_with_digest_and_unregisters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_fails_enable_with_the_registrars_status() {
-    let port = free_udp_port();
+    let port = free_port();
     let sipp = registrar(port);
     wait_listening(port);
     let (alice, _platform) = endpoint(port, "wrong").await;
@@ -151,7 +133,7 @@ async fn invite_answers_a_digest_challenge() {
     use session_core::events::SessionEvent;
     use session_core::{Context, MediaType, Reason, SessionType};
 
-    let port = free_udp_port();
+    let port = free_port();
     let sipp = sipp_uas("challenged_call.xml", port);
     wait_listening(port);
     let sip = SipTransport::bind(SipConfig::udp("127.0.0.1:0".parse().unwrap()))

@@ -44,11 +44,14 @@
 //! statistics, error log and message trace are in every failure message
 //! (`UCC_KEEP_SIPP=1` keeps them for a passing run).
 
+#[path = "common/peer_setup.rs"]
+mod peer_setup;
+use peer_setup::{free_port, require_sipp, sipp_transport_flag, uri_transport};
 #[path = "ua_sipp/process.rs"]
 mod process;
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -77,53 +80,6 @@ fn scenario(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn transport_flag(kind: TransportKind) -> &'static str {
-    match kind {
-        TransportKind::Udp => "u1",
-        TransportKind::Tcp => "t1",
-        TransportKind::Tls => "l1",
-    }
-}
-
-fn uri_transport(kind: TransportKind) -> &'static str {
-    match kind {
-        TransportKind::Udp => "",
-        TransportKind::Tcp => ";transport=tcp",
-        TransportKind::Tls => ";transport=tls",
-    }
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
-        let port = udp.local_addr().expect("local addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP on 127.0.0.1");
-}
-
-/// Fails with instructions when `sipp` is not installed.
-fn require_sipp() {
-    match std::process::Command::new("sipp")
-        .arg("-v")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-    {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`sipp` is not on PATH: install the Debian package `sip-tester` \
-             (scripts/test installs it); the SIPp interop tests of the user agent cannot \
-             run without it"
-        ),
-        Err(e) => panic!("could not run `sipp -v`: {e}"),
-    }
 }
 
 /// Whether something listens on 127.0.0.1:`port` (TCP) or has it bound (UDP), from
@@ -337,7 +293,7 @@ fn sipp_args(kind: TransportKind, port: u16) -> Vec<String> {
         "-mp".into(),
         free_port().to_string(),
         "-t".into(),
-        transport_flag(kind).into(),
+        sipp_transport_flag(kind).into(),
     ]
 }
 
