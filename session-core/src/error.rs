@@ -1,6 +1,6 @@
 //! Errors of session-core, one enum per boundary.
 //!
-//! [`Error`] is what the application-facing API returns. It says who is at fault:
+//! [`Error`](enum@Error) is what the application-facing API returns. It says who is at fault:
 //! the caller ([`Error::InvalidState`], [`Error::WrongSessionType`], …), the peer or
 //! the network ([`Error::Failed`] with the status the far end or the transport
 //! reported), or the local stack ([`Error::Media`]). [`SignalingError`] is what a

@@ -9,7 +9,7 @@
 //! It knows nothing of SIP or QUIC: transports plug in through
 //! [`contract::signaling`], media engines through [`contract::media`]. The
 //! [`memory`] transport connects endpoints inside one process, for tests and demos,
-//! and the conformance suite ([`testkit`], feature `testkit`) proves any transport
+//! and the conformance suite (`testkit`, behind the feature of that name) proves any transport
 //! behaves the same.
 //!
 //! ```
