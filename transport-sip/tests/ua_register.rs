@@ -130,11 +130,22 @@ async fn wrong_password_fails_enable_with_the_registrars_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_answers_a_digest_challenge() {
+    challenged_call("challenged_call.xml").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bye_answers_a_digest_challenge() {
+    challenged_call("challenged_bye.xml").await;
+}
+
+/// Alice (with credentials for realm ucc.test) calls SIPp running `scenario`, then hangs
+/// up; SIPp must see the whole exchange, challenges answered, and exit 0.
+async fn challenged_call(scenario: &str) {
     use session_core::events::SessionEvent;
     use session_core::{Context, MediaType, Reason, SessionType};
 
     let port = free_port();
-    let sipp = sipp_uas("challenged_call.xml", port);
+    let sipp = sipp_uas(scenario, port);
     wait_listening(port);
     let sip = SipTransport::bind(SipConfig::udp("127.0.0.1:0".parse().unwrap()))
         .await

@@ -24,7 +24,7 @@ use super::stack::{Purpose, Stack};
 use crate::auth::{AuthTarget, Challenge, ChallengeOutcome, Credentials};
 use crate::header::{Header, HeaderName};
 use crate::transaction::TransactionKey;
-use crate::{Request, Response};
+use crate::{Method, Request, Response};
 
 impl Stack {
     /// `original` again, answering the challenges of `response`; `None` when they
@@ -34,6 +34,7 @@ impl Stack {
         ep: EndpointId,
         original: &Request,
         response: &Response,
+        seq: Option<u32>,
     ) -> Option<Request> {
         let via = self.via();
         let attached = self.endpoints.get_mut(&ep)?;
@@ -82,7 +83,10 @@ impl Stack {
         h.remove_all(&HeaderName::Authorization);
         h.remove_all(&HeaderName::ProxyAuthorization);
         push_front(h, "Via", &via).ok()?;
-        let next = cseq.seq.checked_add(1)?;
+        let next = match seq {
+            Some(n) => n,
+            None => cseq.seq.checked_add(1)?,
+        };
         let method = String::from_utf8_lossy(cseq.method.as_bytes()).into_owned();
         push(h, "CSeq", &format!("{next} {method}")).ok()?;
         attached.digest.authorize(&mut retry, &mut self.rng).ok()?;
@@ -127,7 +131,7 @@ impl Stack {
         else {
             return false;
         };
-        let Some(retry) = self.authorized_retry(ep, &original, response) else {
+        let Some(retry) = self.authorized_retry(ep, &original, response, None) else {
             return false;
         };
         let Ok(new_key) = self.txn.start_client(retry.clone(), peer, now) else {
@@ -156,7 +160,7 @@ impl Stack {
         response: &Response,
         now: Instant,
     ) -> bool {
-        let Some(original) = self.sent.remove(&key) else {
+        let Some(original) = self.sent.get(&key).cloned() else {
             return false;
         };
         let Some(l) = self.legs.get(&leg) else {
@@ -166,7 +170,7 @@ impl Stack {
             return false;
         }
         let (ep, peer) = (l.ep, l.peer);
-        let Some(retry) = self.authorized_retry(ep, &original, response) else {
+        let Some(retry) = self.authorized_retry(ep, &original, response, None) else {
             return false;
         };
         let seq = retry.cseq().map_or(0, |c| c.seq);
@@ -174,12 +178,77 @@ impl Stack {
             return false;
         };
         self.purposes.remove(&key);
+        self.sent.remove(&key);
         self.purposes.insert(new_key, Purpose::Message(leg));
         self.sent.insert(new_key, retry);
         if let Some(l) = self.legs.get_mut(&leg) {
             l.pager_cseq = l.pager_cseq.max(seq.saturating_add(1));
             if let Some(flight) = l.in_flight.as_mut() {
                 flight.0 = new_key;
+            }
+        }
+        true
+    }
+    /// A 401/407 to a request inside a dialog (re-INVITE, MESSAGE, BYE): sends it again
+    /// with credentials and the dialog's next CSeq (a BYE, whose dialog is over, takes
+    /// the next number). `true` when it did.
+    pub(crate) fn retry_in_dialog_with_auth(
+        &mut self,
+        leg: LegId,
+        key: TransactionKey,
+        response: &Response,
+        now: Instant,
+    ) -> bool {
+        let Some(original) = self.sent.get(&key).cloned() else {
+            return false;
+        };
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return false;
+        };
+        let (ep, method) = (l.ep, original.method().clone());
+        // Advance the dialog's CSeq so later requests stay in order (§12.2.1.1).
+        let seq = match (&method, l.confirmed_dialog()) {
+            (Method::Bye, _) | (_, None) => None,
+            (m, Some(d)) => d
+                .request(m.clone())
+                .ok()
+                .and_then(|r| r.cseq().map(|c| c.seq)),
+        };
+        let Some(retry) = self.authorized_retry(ep, &original, response, seq) else {
+            return false;
+        };
+        let peer = match self.legs.get(&leg) {
+            Some(l) => l.peer,
+            None => return false,
+        };
+        let peer = first_hop(&retry).unwrap_or(peer);
+        let Ok(new_key) = self.txn.start_client(retry.clone(), peer, now) else {
+            return false;
+        };
+        let Some(purpose) = self.purposes.remove(&key) else {
+            return false;
+        };
+        self.sent.remove(&key);
+        self.purposes.insert(new_key, purpose);
+        self.sent.insert(new_key, retry);
+        if let Some(l) = self.legs.get_mut(&leg) {
+            match purpose {
+                Purpose::ReInvite(_) => {
+                    if let Some(u) = l.update.as_mut() {
+                        u.0 = new_key;
+                    }
+                }
+                Purpose::Message(_) => {
+                    if let Some(f) = l.in_flight.as_mut() {
+                        f.0 = new_key;
+                    }
+                }
+                Purpose::Bye(_) => {
+                    if let Some(b) = l.bye.as_mut() {
+                        b.0 = new_key;
+                    }
+                }
+                _ => {}
             }
         }
         true
@@ -214,4 +283,34 @@ fn answered(request: &Request, target: AuthTarget, realm: &str) -> bool {
         .iter()
         .filter_map(authorization)
         .any(|(t, r)| t == target && r == realm)
+}
+
+/// The transaction peer of a request's first hop when it is an IP literal (its first
+/// Route, else its Request-URI), over the transport its Via names.
+fn first_hop(request: &Request) -> Option<crate::transaction::Peer> {
+    let uri = request
+        .headers()
+        .iter()
+        .find_map(|h| match h {
+            Header::Route(r) => Some(r.uri().clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| request.uri().clone());
+    let ip = match uri.host()? {
+        crate::Host::Ipv4(a) => std::net::IpAddr::V4(a),
+        crate::Host::Ipv6(a) => std::net::IpAddr::V6(a),
+        crate::Host::Domain(_) => return None,
+    };
+    let transport = request.top_via()?.transport();
+    let port = uri
+        .port()
+        .unwrap_or(if transport == crate::header::Transport::Tls {
+            5061
+        } else {
+            5060
+        });
+    Some(crate::transaction::Peer::new(
+        std::net::SocketAddr::new(ip, port),
+        transport,
+    ))
 }

@@ -102,7 +102,11 @@ impl Stack {
         let contact = self.contact(ep);
         let ua = self.config.user_agent.clone();
         let route = self.proxy_route();
-        let first_hop = self.config.outbound_proxy.clone().unwrap_or_else(|| registrar.clone());
+        let first_hop = self
+            .config
+            .outbound_proxy
+            .clone()
+            .unwrap_or_else(|| registrar.clone());
         let Some(attached) = self.endpoints.get_mut(&ep) else {
             return;
         };

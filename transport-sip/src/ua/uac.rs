@@ -232,10 +232,20 @@ impl Stack {
         match self.purposes.get(&key).copied() {
             Some(Purpose::Register(ep)) => self.on_register_response(ep, response, now).await,
             Some(Purpose::Invite(leg)) => self.on_invite_response(leg, key, response, now).await,
-            Some(Purpose::ReInvite(leg)) => self.on_reinvite_response(leg, response).await,
+            Some(Purpose::ReInvite(leg)) => {
+                let code = response.status().as_u16();
+                if matches!(code, 401 | 407)
+                    && self.retry_in_dialog_with_auth(leg, key, &response, now)
+                {
+                    return;
+                }
+                self.on_reinvite_response(leg, response).await;
+            }
             Some(Purpose::Message(leg)) if is_final(&response) => {
                 let code = response.status().as_u16();
-                if matches!(code, 401 | 407) && self.retry_message_with_auth(leg, key, &response, now)
+                if matches!(code, 401 | 407)
+                    && (self.retry_message_with_auth(leg, key, &response, now)
+                        || self.retry_in_dialog_with_auth(leg, key, &response, now))
                 {
                     return;
                 }
@@ -250,6 +260,11 @@ impl Stack {
                 self.pump(leg, now).await;
             }
             Some(Purpose::Bye(leg)) if is_final(&response) => {
+                if matches!(response.status().as_u16(), 401 | 407)
+                    && self.retry_in_dialog_with_auth(leg, key, &response, now)
+                {
+                    return;
+                }
                 if let Some((_, done)) = self.legs.get_mut(&leg).and_then(|l| l.bye.take()) {
                     let _ = done.send(Ok(()));
                 }
@@ -571,8 +586,8 @@ impl Stack {
         now: Instant,
     ) -> Result<TransactionKey, SignalingError> {
         let peer = self.next_hop(&request).await?;
-        let pager = matches!(purpose, Purpose::Message(l) if self.legs.get(&l).is_some_and(|l| l.kind == LegKind::ImPager));
-        let kept = pager.then(|| request.clone());
+        // Kept to answer a digest challenge (RFC 3261 §22.2) until the transaction ends.
+        let kept = Some(request.clone());
         let key = self
             .txn
             .start_client(request, peer, now)
