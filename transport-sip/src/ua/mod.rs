@@ -24,7 +24,6 @@
 //!
 //! | Known limit | Note |
 //! | --- | --- |
-//! | Digest on in-dialog requests | REGISTER, INVITE and pager MESSAGE answer 401/407; re-INVITE, in-dialog MESSAGE and BYE do not (proxies rarely challenge them) |
 //! | Wildcard bind address | Via and Contact carry the bound address: bind a reachable IP |
 //! | TLS server name | taken from the peer's IP address; DNS names are not yet carried to the handshake |
 
