@@ -199,7 +199,10 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 fn block_snrs(received: &[i16], rate: u32) -> Vec<f64> {
-    tone_block_snrs(received, &ToneGenerator::new(1000.0, 8000, rate, 1).unwrap())
+    tone_block_snrs(
+        received,
+        &ToneGenerator::new(1000.0, 8000, rate, 1).unwrap(),
+    )
 }
 
 /// Checks the received tone; returns (frequency, median SNR, share of blocks

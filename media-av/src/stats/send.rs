@@ -57,7 +57,8 @@ impl NtpClock {
     /// The NTP time of `at` (instants before the base map to the base).
     #[must_use]
     pub fn ntp(&self, at: Instant) -> NtpTime {
-        self.base_ntp.advanced(at.saturating_duration_since(self.base))
+        self.base_ntp
+            .advanced(at.saturating_duration_since(self.base))
     }
 }
 
