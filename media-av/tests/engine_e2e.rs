@@ -493,17 +493,25 @@ async fn video_added_and_removed_mid_call_opens_and_closes_its_streams() {
 }
 
 /// A datagram path between two in-process ends that drops every
-/// `drop_every`-th datagram it is given (RTP and RTCP alike).
+/// `drop_every`-th datagram it is given (RTP and RTCP alike) and, when
+/// `reorder_every` is set, holds every `reorder_every`-th one back until the
+/// next has gone (adjacent packets swapped).
 #[derive(Debug)]
 struct LossyPath {
     tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
     rx: Mutex<tokio::sync::mpsc::Receiver<bytes::Bytes>>,
     drop_every: u64,
+    reorder_every: u64,
+    held: Mutex<Option<bytes::Bytes>>,
     sent: std::sync::atomic::AtomicU64,
 }
 
 impl LossyPath {
     fn pair(drop_every: u64) -> (Arc<Self>, Arc<Self>) {
+        Self::pair_reordering(drop_every, 0)
+    }
+
+    fn pair_reordering(drop_every: u64, reorder_every: u64) -> (Arc<Self>, Arc<Self>) {
         let (tx_ab, rx_ab) = tokio::sync::mpsc::channel(1024);
         let (tx_ba, rx_ba) = tokio::sync::mpsc::channel(1024);
         let end = |tx, rx| {
@@ -511,6 +519,8 @@ impl LossyPath {
                 tx,
                 rx: Mutex::new(rx),
                 drop_every,
+                reorder_every,
+                held: Mutex::new(None),
                 sent: Default::default(),
             })
         };
@@ -521,8 +531,17 @@ impl LossyPath {
 impl PacketPath for LossyPath {
     fn send(&self, packet: bytes::Bytes) -> Result<(), PacketPathError> {
         let n = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n % self.drop_every != self.drop_every - 1 {
-            let _ = self.tx.try_send(packet);
+        if n % self.drop_every == self.drop_every - 1 {
+            return Ok(());
+        }
+        let mut held = self.held.lock().unwrap();
+        if self.reorder_every > 0 && n % self.reorder_every == 0 && held.is_none() {
+            *held = Some(packet);
+            return Ok(());
+        }
+        let _ = self.tx.try_send(packet);
+        if let Some(late) = held.take() {
+            let _ = self.tx.try_send(late);
         }
         Ok(())
     }
@@ -658,6 +677,81 @@ async fn h264_recovers_from_loss_with_pli_and_never_shows_a_broken_picture() {
     assert!(a.keyframes_sent >= 2, "a PLI brought a keyframe");
     assert!(pictures.len() as f64 >= 0.3 * a.frames_sent as f64);
     assert!(min >= 30.0, "a broken picture was shown: {min:.1} dB");
+    alice.close().await;
+    bob.close().await;
+}
+
+/// 5 % loss and reordering (every 7th datagram swapped with the next): audio keeps its
+/// tone, every loss is concealed and reordered packets are not counted as lost; video
+/// keeps showing correct pictures, asking for keyframes after losses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_survives_loss_and_reordering() {
+    let [(_, alice, _, _), (bob_engine, bob, bob_audio, _)] = direct_pair(
+        MediaType::Audio,
+        Codec::opus(),
+        EngineConfig::new,
+        LossyPath::pair_reordering(20, 7),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    alice.close().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = bob_engine.monitor().stream(bob.id()).unwrap().counters;
+    let sent = alice.stats().packets_sent;
+    println!(
+        "Opus over 5 % loss + reordering: sent {sent}, received {}, lost {}, concealed {}",
+        b.stats.packets_received, b.stats.packets_lost, b.concealed
+    );
+    // About 1 in 20 lost (RTCP shares the pattern); reordering adds no loss.
+    assert!(b.stats.packets_lost >= 1, "{b:?}");
+    assert!(
+        b.stats.packets_lost <= sent / 10,
+        "reordered packets counted lost: {b:?}"
+    );
+    assert!(b.concealed + 2 >= b.stats.packets_lost, "{b:?}");
+    let (rate, samples) = bob_audio.samples();
+    let f = dominant_frequency(&samples[14_400..62_400], rate).unwrap();
+    assert!((f - 1000.0).abs() <= 10.0, "{f} Hz");
+    bob.close().await;
+
+    let (w, h, fps) = (128, 96, 15);
+    let config = move || {
+        EngineConfig::new()
+            .video_settings(VideoSettings {
+                width: w,
+                height: h,
+                fps,
+                ..VideoSettings::default()
+            })
+            .max_packet_size(300)
+    };
+    let [(_, alice, _, _), (bob_engine, bob, _, bob_video)] = direct_pair(
+        MediaType::Video,
+        Codec::h264(),
+        config,
+        LossyPath::pair_reordering(20, 7),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let b = bob_engine.monitor().stream(bob.id()).unwrap().counters;
+    let pictures = bob_video.0.lock().unwrap().clone();
+    let pattern = TestPattern::new(w, h, fps).unwrap();
+    let worst = pictures
+        .iter()
+        .map(|p| psnr(p, &pattern.frame(frame_index(p)).unwrap()).unwrap())
+        .fold(f64::INFINITY, f64::min);
+    println!(
+        "H.264 over 5 % loss + reordering: {} pictures, worst PSNR {worst:.1} dB, {} PLIs",
+        pictures.len(),
+        b.plis_sent
+    );
+    assert!(
+        pictures.len() >= 10,
+        "pictures kept flowing: {}",
+        pictures.len()
+    );
+    assert!(worst >= 30.0, "a broken picture was shown: {worst} dB");
+    assert!(b.plis_sent >= 1, "losses ask for keyframes: {b:?}");
     alice.close().await;
     bob.close().await;
 }
