@@ -94,6 +94,7 @@ impl SipTransport {
             awaiting_answer: HashMap::new(),
             retransmit_heap: BinaryHeap::new(),
             rng: rand::rngs::StdRng::from_os_rng(),
+            waiters: futures_util::stream::FuturesUnordered::new(),
         };
         let span = tracing::info_span!("sip_stack", %local, transport = name);
         tokio::spawn(stack.run(incoming, rx).instrument(span));

@@ -4,10 +4,14 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use session_core::contract::signaling::{
     Answer, ComposingState, Inbound, Invite, LegId, LocalIdentity, Message as ImMessage, Progress,
 };
@@ -148,6 +152,9 @@ pub(crate) struct Stack {
     /// 2xx retransmission deadlines (lazy: stale entries are skipped).
     pub(crate) retransmit_heap: BinaryHeap<Reverse<(Instant, LegId)>>,
     pub(crate) rng: rand::rngs::StdRng,
+    /// Session-core's pending answers to inbound requests, polled by the loop (no task
+    /// per request).
+    pub(crate) waiters: FuturesUnordered<Pin<Box<dyn Future<Output = Command> + Send + Sync>>>,
 }
 
 impl Stack {
@@ -165,6 +172,9 @@ impl Stack {
                     Some(c) => self.on_command(c, Instant::now()).await,
                     None => break,
                 },
+                Some(answered) = self.waiters.next(), if !self.waiters.is_empty() => {
+                    self.on_command(answered, Instant::now()).await;
+                }
                 received = incoming.recv() => match received {
                     Some(i) => self.on_incoming(i, Instant::now()).await,
                     None => break,

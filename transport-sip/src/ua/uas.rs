@@ -215,13 +215,10 @@ impl Stack {
         self.by_dialog.insert((call_id, local_tag), leg);
         let (reply, rx) = Reply::channel();
         self.deliver(ep, Inbound::Invite { leg, invite, reply });
-        let commands = self.commands.downgrade();
-        tokio::spawn(async move {
+        self.waiters.push(Box::pin(async move {
             let result = rx.await;
-            if let Some(c) = commands.upgrade() {
-                let _ = c.send(Command::InviteAnswered { leg, result });
-            }
-        });
+            Command::InviteAnswered { leg, result }
+        }));
     }
 
     fn pager_message(
@@ -282,13 +279,10 @@ impl Stack {
         self.by_dialog.insert((call_id, local_tag), leg);
         let (reply, rx) = Reply::channel();
         self.deliver(ep, Inbound::Invite { leg, invite, reply });
-        let commands = self.commands.downgrade();
-        tokio::spawn(async move {
+        self.waiters.push(Box::pin(async move {
             let result = rx.await;
-            if let Some(c) = commands.upgrade() {
-                let _ = c.send(Command::InviteAnswered { leg, result });
-            }
-        });
+            Command::InviteAnswered { leg, result }
+        }));
     }
 
     /// A MESSAGE on an established leg: composing state, or a message for session-core.
@@ -335,13 +329,10 @@ impl Stack {
                 reply,
             },
         );
-        let commands = self.commands.downgrade();
-        tokio::spawn(async move {
+        self.waiters.push(Box::pin(async move {
             let result = rx.await;
-            if let Some(c) = commands.upgrade() {
-                let _ = c.send(Command::MessageAnswered { key, result });
-            }
-        });
+            Command::MessageAnswered { key, result }
+        }));
     }
 
     async fn in_dialog(&mut self, leg: LegId, key: TransactionKey, request: Request, now: Instant) {
@@ -401,13 +392,10 @@ impl Stack {
                 l.incoming_invite = Some(IncomingInvite { key, request });
                 let (reply, rx) = Reply::channel();
                 self.deliver(ep, Inbound::Update { leg, offer, reply });
-                let commands = self.commands.downgrade();
-                tokio::spawn(async move {
+                self.waiters.push(Box::pin(async move {
                     let result = rx.await;
-                    if let Some(c) = commands.upgrade() {
-                        let _ = c.send(Command::UpdateAnswered { leg, key, result });
-                    }
-                });
+                    Command::UpdateAnswered { leg, key, result }
+                }));
             }
             Method::Options => self.reply(key, &request, 200, Some(&tag), now),
             _ => self.reply(key, &request, 405, Some(&tag), now),
