@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | internal error (a bug) |
-//! | 2 | bad flags (from clap) |
+//! | 2 | bad flags (from clap), a bad `--config` file or value |
 //! | 3 | the stack could not start (address in use, certificates) |
 //! | 4 | the peer could not be reached (timeout, 408/480/404) |
 //! | 5 | authentication failed (401/407/403) |
@@ -19,6 +19,9 @@ pub(crate) enum CliError {
     /// A bug or an environment failure.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A flag or the configuration file is wrong (like clap's usage errors).
+    #[error("{0}")]
+    Usage(String),
     /// The transport could not start.
     #[error("cannot start: {0}")]
     Setup(String),
@@ -74,6 +77,7 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::Internal(_) => 1,
+            CliError::Usage(_) => 2,
             CliError::Setup(_) => 3,
             CliError::Unreachable { .. } | CliError::Timeout(_) => 4,
             CliError::Auth { .. } => 5,

@@ -1,5 +1,7 @@
 //! The `ucc` command: `ucc demo` runs a whole call between two endpoints in one process
-//! and prints what happened; it is the README's main job.
+//! and prints what happened; it is the README's main job. `ucc agent` is a long-running
+//! user agent for real peers, and `ucc call`, `ucc message` and `ucc register` do one
+//! thing each with exit codes a script can rely on.
 //!
 //! Exit codes are part of the interface (scripts rely on them): see [`exit::CliError`].
 //!
@@ -12,7 +14,8 @@
 //! - `rcgen`, `rustls-pki-types`: the demo's throw-away certificate authority for
 //!   SIP over TLS and QUIC (certificates are verified, as in production).
 //! - `clap`: flags and subcommands, with help and usage errors (exit code 2).
-//! - `serde`, `serde_json`: the `--json` summary.
+//! - `serde`, `serde_json`: the `--json` summary and result.
+//! - `toml`: the user agent's `--config` file.
 //! - `tokio`: the runtime the library's operations run on.
 //! - `thiserror`: [`exit::CliError`].
 //! - `tracing`, `tracing-subscriber`: logs to stderr, filtered by `RUST_LOG`.
@@ -20,7 +23,9 @@
 // The terminal is this crate's output: the summary goes to stdout, errors to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod agent;
 mod args;
+mod commands;
 mod demo;
 mod exit;
 mod pki;
@@ -35,7 +40,10 @@ use crate::args::{Cli, Command};
 use crate::exit::CliError;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -52,6 +60,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Help and version print as clap prints them; a usage error becomes one line on
+/// stderr (scripts read the first line) and exit code 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    eprintln!("ucc: {message} (see --help)");
+    ExitCode::from(2)
+}
+
 fn run(cli: Cli) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -59,5 +92,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         .map_err(|e| CliError::Internal(format!("cannot start the runtime: {e}")))?;
     match cli.command {
         Command::Demo(args) => runtime.block_on(demo::run(args)),
+        Command::Agent(args) => runtime.block_on(agent::run(args)),
+        Command::Call(args) => runtime.block_on(commands::call::run(args)),
+        Command::Message(args) => runtime.block_on(commands::message::run(args)),
+        Command::Register(args) => runtime.block_on(commands::register::run(args)),
     }
 }
