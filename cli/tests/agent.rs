@@ -421,15 +421,7 @@ fn register_against_a_sipp_digest_registrar() {
         .join("../transport-sip/tests/ua_register/registrar.xml");
     for (password, code) in [("s3cret", 0), ("wrong", 5)] {
         let port = free_udp_port();
-        let sipp = Command::new("sipp")
-            .arg("-sf")
-            .arg(&scenario)
-            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let sipp = sipp_registrar(&scenario, port);
         wait_listening(port);
         // The password comes from the environment, as a script would pass it.
         let out = ucc_env(
@@ -659,15 +651,7 @@ fn agent_with_a_wrong_password_exits_5() {
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../transport-sip/tests/ua_register/registrar.xml");
     let port = free_udp_port();
-    let sipp = Command::new("sipp")
-        .arg("-sf")
-        .arg(&scenario)
-        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let sipp = sipp_registrar(&scenario, port);
     wait_listening(port);
     let out = ucc(&[
         "agent",
@@ -760,4 +744,17 @@ fn agent_answers_and_records_a_baresip_call() {
     let recorded = agent.wait_for("recorded ");
     assert_tone(Path::new(recorded.split_whitespace().nth(1).unwrap()));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// SIPp running the registrar scenario on `port` for one registration.
+fn sipp_registrar(scenario: &Path, port: u16) -> std::process::Child {
+    Command::new("sipp")
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }

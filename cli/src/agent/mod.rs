@@ -9,13 +9,13 @@ pub(crate) mod ua;
 use std::sync::Arc;
 use std::time::Duration;
 
-use session_core::dispatch::{RecvError, Subscription};
 use session_core::events::{ParticipantEvent, SessionEvent};
 use session_core::{IncomingSession, Reason, SessionType};
 
 use self::config::{AgentSettings, Settings};
 use self::ua::Ua;
 use crate::args::AgentCommand;
+use crate::demo::next;
 use crate::exit::CliError;
 
 /// The default listening port of the agent (the SIP port; QUIC's default is 4433).
@@ -215,15 +215,4 @@ fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-/// The next event of a subscription, skipping over a lag; `None` once it is closed.
-pub(crate) async fn next<E>(events: &mut Subscription<E>) -> Option<E> {
-    loop {
-        match events.recv().await {
-            Ok(e) => return Some(e),
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => return None,
-        }
-    }
 }

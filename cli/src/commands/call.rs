@@ -7,9 +7,10 @@ use session_core::events::SessionEvent;
 use session_core::{Context, MediaType, Reason, SessionType};
 
 use crate::agent::config::{self, Settings};
+use crate::agent::media;
 use crate::agent::ua::{Ua, bounded, parse_uri};
-use crate::agent::{media, next};
 use crate::args::CallArgs;
+use crate::demo::next;
 use crate::exit::CliError;
 
 /// What `ucc call` prints.

@@ -6,9 +6,10 @@ use session_core::events::ParticipantEvent;
 use session_core::{Context, Reason, SessionType};
 
 use crate::agent::config::{self, Settings};
+use crate::agent::media;
 use crate::agent::ua::{Ua, bounded, parse_uri};
-use crate::agent::{media, next};
 use crate::args::MessageArgs;
+use crate::demo::next;
 use crate::exit::CliError;
 
 /// Sends the message; exit 0 on a 2xx, else the code of the failure.
