@@ -788,8 +788,11 @@ fn we_send_h264_ffmpeg_decodes_it() {
                 _ => kinds[0] += 1,
             }
             send(&sender, port, &packet);
+            // Paced, as a real sender is: a burst of a keyframe's fragments can overrun
+            // the receive buffer of an FFmpeg that a loaded machine schedules late.
+            std::thread::sleep(Duration::from_micros(500));
         }
-        std::thread::sleep(Duration::from_millis(2)); // spare ffmpeg's socket buffer
+        std::thread::sleep(Duration::from_millis(2));
     }
     // FFmpeg hands out its last pictures only at end of stream (its H.264 parser and
     // decoder hold some back: 25 of 30 were out before it with default threads, 27 with
