@@ -480,11 +480,12 @@ record = "recordings"
 "#;
 
 #[test]
-fn same_config_runs_over_sip_udp_sip_tls_and_quic() {
+fn same_config_runs_over_every_transport() {
     let dir = temp_dir("swap");
     write_certificates(&dir);
     let transports = [
         ("sip-udp", "kind = \"sip-udp\"\nlisten = \"127.0.0.1:0\"\n"),
+        ("sip-tcp", "kind = \"sip-tcp\"\nlisten = \"127.0.0.1:0\"\n"),
         (
             "sip-tls",
             "kind = \"sip-tls\"\nlisten = \"127.0.0.1:0\"\ncert = \"agent.pem\"\nkey = \"agent.key\"\nca = \"ca.pem\"\n",
