@@ -95,7 +95,10 @@ struct Agent {
 
 impl Agent {
     fn start(args: &[&str]) -> Agent {
-        let mut all = vec!["agent", "--max-duration", "60s"];
+        let mut all = vec!["agent"];
+        if !args.contains(&"--max-duration") {
+            all.extend_from_slice(&["--max-duration", "60s"]);
+        }
         all.extend_from_slice(args);
         let mut child = Command::new(env!("CARGO_BIN_EXE_ucc"))
             .args(&all)
@@ -758,4 +761,25 @@ fn sipp_registrar(scenario: &Path, port: u16) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+#[test]
+fn a_stopping_agent_hangs_up_its_calls() {
+    let mut agent = Agent::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--auto-answer",
+        "--max-duration",
+        "3s",
+    ]);
+    let started = Instant::now();
+    let out = ucc(&["call", &agent.uri, "--duration", "20s", "--json"]);
+    assert_ok(&out, "call");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(summary["ended_by"], "peer", "{summary:#}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the call ended when the agent stopped, not at --duration"
+    );
+    agent.wait_for("hung up call");
 }

@@ -62,6 +62,8 @@ pub(crate) async fn run(cmd: AgentCommand) -> Result<(), CliError> {
     let stop = stop_signal(cmd.max_duration);
     tokio::pin!(stop);
     let mut calls = tokio::task::JoinSet::new();
+    // Told to every call when the agent stops, so each hangs up instead of vanishing.
+    let (stopping, stop_rx) = tokio::sync::watch::channel(false);
     loop {
         tokio::select! {
             why = &mut stop => {
@@ -70,7 +72,7 @@ pub(crate) async fn run(cmd: AgentCommand) -> Result<(), CliError> {
             }
             next = incoming.next() => match next {
                 Some(session) => {
-                    calls.spawn(handle(session, agent.clone()));
+                    calls.spawn(handle(session, agent.clone(), stop_rx.clone()));
                 }
                 None => {
                     println!("stopping (the endpoint closed)");
@@ -79,8 +81,15 @@ pub(crate) async fn run(cmd: AgentCommand) -> Result<(), CliError> {
             },
         }
     }
-    calls.abort_all();
-    while calls.join_next().await.is_some() {}
+    let _ = stopping.send(true);
+    let hang_up = async { while calls.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), hang_up)
+        .await
+        .is_err()
+    {
+        calls.abort_all();
+        while calls.join_next().await.is_some() {}
+    }
     if registers {
         if let Err(e) = ua.disable(cmd.ua.timeout).await {
             eprintln!("ucc: {e}");
@@ -125,7 +134,11 @@ async fn stop_signal(max: Option<Duration>) -> &'static str {
 }
 
 /// One incoming call or IM session, from invitation to end.
-async fn handle(mut incoming: IncomingSession, agent: Arc<AgentSettings>) {
+async fn handle(
+    mut incoming: IncomingSession,
+    agent: Arc<AgentSettings>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let inviter = incoming.inviter().clone();
     let from = inviter.uri().to_string();
     let kind = match incoming.session_type() {
@@ -174,6 +187,15 @@ async fn handle(mut incoming: IncomingSession, agent: Arc<AgentSettings>) {
                 // The participant left; the session's end follows.
                 None => peer_open = false,
             },
+            _ = stop.changed() => {
+                let ended = match session.terminate(Reason::NotSpecified, None) {
+                    Ok(op) => tokio::time::timeout(Duration::from_secs(3), op).await.is_ok(),
+                    Err(_) => false,
+                };
+                let how = if ended { "hung up" } else { "left" };
+                println!("{how} {kind} with {from} (stopping)");
+                break;
+            }
             e = next(&mut session_events) => match e {
                 Some(SessionEvent::Terminated { status }) => {
                     println!("ended {kind} with {from}: {status}");
