@@ -276,6 +276,24 @@ mod tests {
     }
 
     #[test]
+    fn bare_ipv6_received() {
+        // RFC 3261 §25.1: via-received = "received" EQUAL (IPv4address / IPv6address).
+        let v = Via::parse(b"SIP/2.0/UDP [2001:db8::9]:5060;received=2001:db8::1;rport=5060")
+            .expect("bare IPv6 in received");
+        assert_eq!(v.received(), Some("2001:db8::1"));
+        assert_eq!(v.rport(), Rport::Port(5060));
+        let v = Via::parse(b"SIP/2.0/UDP h;received=[::1]").expect("bracketed too");
+        assert_eq!(v.received(), Some("[::1]"));
+        assert!(
+            Via::parse(b"SIP/2.0/UDP h;received=1:2:3").is_err(),
+            "not an address"
+        );
+        // Hex-looking tokens stay tokens.
+        let v = Via::parse(b"SIP/2.0/UDP h;branch=z9hG4bKabc;x=deadbeef").expect("token");
+        assert_eq!(v.branch(), Some("z9hG4bKabc"));
+    }
+
+    #[test]
     fn ipv6_rport_received() {
         let v = Via::parse(
             b"SIP/2.0/UDP [2001:db8::9]:5061;rport;received=192.0.2.1;ttl=16;maddr=224.2.0.1;x",

@@ -62,6 +62,20 @@ fn gen_value(c: &mut Cursor<'_>) -> Result<Span, HeaderError> {
             c.pos += 1;
             Ok(Span::new(start, c.pos))
         }
+        Some(b) if b == b':' || b.is_ascii_hexdigit() => {
+            // A bare IPv6 address: RFC 3261's `via-received` is `IPv6address` without
+            // brackets (RFC 5118 §4.5 asks receivers to take both forms).
+            let start = c.pos;
+            let s = c.take_while(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+            let text = s.get(c.b);
+            let is_ipv6 = text.contains(&b':')
+                && std::str::from_utf8(text).is_ok_and(|t| t.parse::<std::net::Ipv6Addr>().is_ok());
+            if is_ipv6 {
+                return Ok(s);
+            }
+            c.pos = start;
+            c.token()
+        }
         _ => c.token(),
     }
 }

@@ -60,7 +60,6 @@
 //! | DNS | `A`/`AAAA` via the system resolver only; no RFC 3263 NAPTR/SRV |
 //! | RFC 5923 aliases | connections are reused per (transport, remote address); an inbound connection is not aliased to the peer's listening port |
 //! | `maddr` multicast | the response is sent to `maddr`, but no multicast TTL is set |
-//! | Via `received` with IPv6 | written in brackets (`received=[::1]`): this crate's Via parser rejects the bare RFC 3261 form, which RFC 5118 asks receivers to accept too |
 //! | Backpressure | a connection waits for room in the incoming channel; a consumer that blocks on sending to that same connection while both queues are full stalls it |
 //! | TLS | no client certificates (mutual TLS); the pool key does not include the server name |
 //! | §18.1.2 sent-by check on responses | not done here: the sent-by a stack writes may be a name or a public address this layer cannot know; the transaction layer matches responses by branch |

@@ -215,10 +215,8 @@ pub fn stamp_received(request: &mut Request, source: SocketAddr) -> bool {
     if sent_by_ip == Some(source_ip) && !fill_rport {
         return false;
     }
-    let received = match source_ip {
-        IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => format!("[{a}]"),
-    };
+    // RFC 3261 §25.1: `received` is an IPv4address or a bare IPv6address.
+    let received = source_ip.to_string();
     let mut replace = vec![("received", Some(received))];
     if fill_rport {
         replace.push(("rport", Some(source.port().to_string())));
@@ -372,7 +370,7 @@ mod tests {
         let mut r = request("SIP/2.0/TCP [2001:db8::1]:5070;branch=z9hG4bK1");
         assert!(stamp_received(&mut r, addr("[::1]:6000")));
         let v = r.top_via().expect("via");
-        assert_eq!(v.received(), Some("[::1]"));
+        assert_eq!(v.received(), Some("::1"));
         let route = response_route(v).expect("route");
         assert_eq!(route.transport, TransportKind::Tcp);
         assert_eq!(route.socket_addr(), Some(addr("[::1]:5070")));
