@@ -418,30 +418,43 @@ async fn sipp_calls_ua_over_tcp() {
 /// Our endpoint calls SIPp's UAS `CALLS` times and hangs up each call.
 async fn ua_calls_sipp(kind: TransportKind) {
     const CALLS: usize = 3;
+    ua_drives_sipp_uas(kind, "callee", "uas_call.xml", CALLS, "call", one_call).await;
+}
+
+/// Starts SIPp's UAS with `scenario` for `count` calls, then runs `one` against it that
+/// many times (stopping at the first failure); SIPp must end clean.
+async fn ua_drives_sipp_uas(
+    kind: TransportKind,
+    name: &str,
+    scenario_file: &str,
+    count: usize,
+    label: &str,
+    one: impl AsyncFn(&Ua, &Uri) -> Result<(), String>,
+) {
     require_sipp();
     let port = free_port();
     let mut args = vec![
         "-sf".into(),
-        scenario("uas_call.xml"),
+        scenario(scenario_file),
         "-m".into(),
-        CALLS.to_string(),
+        count.to_string(),
     ];
     args.extend(sipp_args(kind, port));
-    let mut sipp = Sipp::start(&format!("callee-{kind}"), args);
+    let mut sipp = Sipp::start(&format!("{name}-{kind}"), args);
     sipp.wait_listening(port, kind).await;
     let ua = start_ua(kind).await;
     let target =
         Uri::parse(&format!("sip:sipp@127.0.0.1:{port}{}", uri_transport(kind))).expect("SIPp uri");
     let mut failures = Vec::new();
-    for i in 0..CALLS {
-        if let Err(e) = one_call(&ua, &target).await {
-            failures.push(format!("call {i}: {e}"));
+    for i in 0..count {
+        if let Err(e) = one(&ua, &target).await {
+            failures.push(format!("{label} {i}: {e}"));
             break;
         }
     }
     let run = sipp.finish().await;
     assert!(failures.is_empty(), "{failures:?}\n{}", run.report());
-    run.assert_clean(CALLS as u64);
+    run.assert_clean(count as u64);
     run.cleanup();
 }
 
@@ -634,31 +647,15 @@ async fn sipp_messages_ua_over_tcp() {
 /// session-mode IM (488): each falls back to pager mode and delivers two MESSAGEs.
 async fn ua_messages_sipp(kind: TransportKind) {
     const SESSIONS: usize = 2;
-    require_sipp();
-    let port = free_port();
-    let mut args = vec![
-        "-sf".into(),
-        scenario("uas_im_fallback.xml"),
-        "-m".into(),
-        SESSIONS.to_string(),
-    ];
-    args.extend(sipp_args(kind, port));
-    let mut sipp = Sipp::start(&format!("pager-callee-{kind}"), args);
-    sipp.wait_listening(port, kind).await;
-    let ua = start_ua(kind).await;
-    let target =
-        Uri::parse(&format!("sip:sipp@127.0.0.1:{port}{}", uri_transport(kind))).expect("SIPp uri");
-    let mut failures = Vec::new();
-    for i in 0..SESSIONS {
-        if let Err(e) = one_pager_session(&ua, &target).await {
-            failures.push(format!("session {i}: {e}"));
-            break;
-        }
-    }
-    let run = sipp.finish().await;
-    assert!(failures.is_empty(), "{failures:?}\n{}", run.report());
-    run.assert_clean(SESSIONS as u64);
-    run.cleanup();
+    ua_drives_sipp_uas(
+        kind,
+        "pager-callee",
+        "uas_im_fallback.xml",
+        SESSIONS,
+        "session",
+        one_pager_session,
+    )
+    .await;
 }
 
 /// One IM session to `target` that falls back to pager mode: two messages delivered.
@@ -881,31 +878,15 @@ async fn sipp_holds_ua_over_tcp() {
 /// Our endpoint calls SIPp, which rings and never answers; we cancel, `CALLS` times.
 async fn ua_cancels_sipp(kind: TransportKind) {
     const CALLS: usize = 2;
-    require_sipp();
-    let port = free_port();
-    let mut args = vec![
-        "-sf".into(),
-        scenario("uas_cancelled.xml"),
-        "-m".into(),
-        CALLS.to_string(),
-    ];
-    args.extend(sipp_args(kind, port));
-    let mut sipp = Sipp::start(&format!("cancelled-{kind}"), args);
-    sipp.wait_listening(port, kind).await;
-    let ua = start_ua(kind).await;
-    let target =
-        Uri::parse(&format!("sip:sipp@127.0.0.1:{port}{}", uri_transport(kind))).expect("SIPp uri");
-    let mut failures = Vec::new();
-    for i in 0..CALLS {
-        if let Err(e) = one_cancelled_call(&ua, &target).await {
-            failures.push(format!("call {i}: {e}"));
-            break;
-        }
-    }
-    let run = sipp.finish().await;
-    assert!(failures.is_empty(), "{failures:?}\n{}", run.report());
-    run.assert_clean(CALLS as u64);
-    run.cleanup();
+    ua_drives_sipp_uas(
+        kind,
+        "cancelled",
+        "uas_cancelled.xml",
+        CALLS,
+        "call",
+        one_cancelled_call,
+    )
+    .await;
 }
 
 /// One call to `target` cancelled once it rings.
