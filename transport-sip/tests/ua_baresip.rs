@@ -32,22 +32,19 @@
 
 #[path = "common/peer_setup.rs"]
 mod peer_setup;
-use peer_setup::{free_port, uri_transport};
+use peer_setup::{Ua, free_port, start_ua, uri_transport};
 #[path = "ua_sipp/process.rs"]
 mod process;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use session_core::events::{MediaChannelEvent, ParticipantEvent, SessionEvent};
 use session_core::{
-    Context, Endpoint, EndpointConfig, MediaDirection, MediaType, ParticipantState, Platform,
-    Reason, SessionType, StatusCode, Uri,
+    Context, MediaDirection, MediaType, ParticipantState, Reason, SessionType, StatusCode, Uri,
 };
 use tokio::time::timeout;
 use transport_sip::transport::TransportKind;
-use transport_sip::ua::{SipConfig, SipTransport};
 
 use process::{PeerProcess, tail};
 
@@ -57,46 +54,6 @@ const BARESIP_LIFETIME: &str = "25";
 const KILL_AFTER: Duration = Duration::from_secs(28);
 /// Bound on any one step.
 const STEP: Duration = Duration::from_secs(10);
-
-/// Our side: one SIP stack and one enabled endpoint, `sip:alice@<addr>`.
-struct Ua {
-    _platform: Platform,
-    endpoint: Endpoint,
-    addr: SocketAddr,
-    kind: TransportKind,
-}
-
-impl Ua {
-    fn uri(&self) -> String {
-        format!("sip:alice@{}{}", self.addr, uri_transport(self.kind))
-    }
-}
-
-async fn start_ua(kind: TransportKind) -> Ua {
-    let bind: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let config = match kind {
-        TransportKind::Udp => SipConfig::udp(bind),
-        TransportKind::Tcp => SipConfig::tcp(bind),
-        TransportKind::Tls => unreachable!("not run against baresip"),
-    };
-    let sip = SipTransport::bind(config).await.expect("bind SIP");
-    let addr = sip.local_addr();
-    let uri = Uri::parse(&format!("sip:alice@{addr}")).expect("uri");
-    let platform = Platform::builder().transport(sip).build();
-    let endpoint = platform
-        .create_endpoint(EndpointConfig::new(uri).display_name("ucc-rs alice"))
-        .expect("endpoint");
-    timeout(STEP, endpoint.enable(None).expect("enable"))
-        .await
-        .expect("enable timed out")
-        .expect("enabled");
-    Ua {
-        _platform: platform,
-        endpoint,
-        addr,
-        kind,
-    }
-}
 
 /// A running baresip.
 struct Baresip {

@@ -46,24 +46,22 @@
 
 #[path = "common/peer_setup.rs"]
 mod peer_setup;
-use peer_setup::{free_port, require_sipp, sipp_transport_flag, uri_transport};
+use peer_setup::{Ua, free_port, require_sipp, sipp_transport_flag, start_ua, uri_transport};
 #[path = "ua_sipp/process.rs"]
 mod process;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
 use session_core::events::{MediaChannelEvent, ParticipantEvent, SessionEvent, StateChange};
 use session_core::{
-    Context, Endpoint, EndpointConfig, MediaDirection, MediaType, ParticipantState, Platform,
-    Reason, SessionType, StateChangeReason, Status, StatusCode, Uri,
+    Context, MediaDirection, MediaType, ParticipantState, Reason, SessionType, StateChangeReason,
+    Status, StatusCode, Uri,
 };
 use tokio::time::timeout;
 use transport_sip::transport::TransportKind;
-use transport_sip::ua::{SipConfig, SipTransport};
 
 use process::{PeerProcess, tail};
 
@@ -96,38 +94,6 @@ fn listening(port: u16, kind: TransportKind) -> bool {
             cols.get(1) == Some(&want.as_str()) && cols.get(3) == Some(&state)
         })
     })
-}
-
-/// Our side: one SIP stack and one enabled endpoint, `sip:alice@<addr>`.
-struct Ua {
-    _platform: Platform,
-    endpoint: Endpoint,
-    addr: SocketAddr,
-}
-
-async fn start_ua(kind: TransportKind) -> Ua {
-    let bind: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let config = match kind {
-        TransportKind::Udp => SipConfig::udp(bind),
-        TransportKind::Tcp => SipConfig::tcp(bind),
-        TransportKind::Tls => unreachable!("not run against SIPp"),
-    };
-    let sip = SipTransport::bind(config).await.expect("bind SIP");
-    let addr = sip.local_addr();
-    let uri = Uri::parse(&format!("sip:alice@{addr}")).expect("uri");
-    let platform = Platform::builder().transport(sip).build();
-    let endpoint = platform
-        .create_endpoint(EndpointConfig::new(uri).display_name("ucc-rs alice"))
-        .expect("endpoint");
-    timeout(STEP, endpoint.enable(None).expect("enable"))
-        .await
-        .expect("enable timed out")
-        .expect("enabled");
-    Ua {
-        _platform: platform,
-        endpoint,
-        addr,
-    }
 }
 
 /// A SIPp run in its scratch directory.

@@ -5,10 +5,13 @@
 // Shared by several test binaries: each uses part of it.
 #![allow(dead_code)]
 
-use std::net::{TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use session_core::{Endpoint, EndpointConfig, Platform, Uri};
 use transport_sip::transport::TransportKind;
+use transport_sip::ua::{SipConfig, SipTransport};
 
 /// A port free for both UDP and TCP on 127.0.0.1.
 pub(crate) fn free_port() -> u16 {
@@ -55,5 +58,51 @@ pub(crate) fn require_sipp() {
              (scripts/test installs it); the SIPp interop tests cannot run without it"
         ),
         Err(e) => panic!("could not run `sipp -v`: {e}"),
+    }
+}
+
+/// Our side of a test against a peer: one SIP stack and one enabled endpoint,
+/// `sip:alice@<addr>`.
+pub(crate) struct Ua {
+    _platform: Platform,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) addr: SocketAddr,
+    pub(crate) kind: TransportKind,
+}
+
+impl Ua {
+    /// The endpoint's URI, with the transport parameter peers need to reach it.
+    pub(crate) fn uri(&self) -> String {
+        format!("sip:alice@{}{}", self.addr, uri_transport(self.kind))
+    }
+}
+
+/// Binds a UDP or TCP stack on an ephemeral loopback port and enables alice on it.
+pub(crate) async fn start_ua(kind: TransportKind) -> Ua {
+    let bind: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let config = match kind {
+        TransportKind::Udp => SipConfig::udp(bind),
+        TransportKind::Tcp => SipConfig::tcp(bind),
+        TransportKind::Tls => unreachable!("peer tests run over UDP and TCP"),
+    };
+    let sip = SipTransport::bind(config).await.expect("bind SIP");
+    let addr = sip.local_addr();
+    let uri = Uri::parse(&format!("sip:alice@{addr}")).expect("uri");
+    let platform = Platform::builder().transport(sip).build();
+    let endpoint = platform
+        .create_endpoint(EndpointConfig::new(uri).display_name("ucc-rs alice"))
+        .expect("endpoint");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        endpoint.enable(None).expect("enable"),
+    )
+    .await
+    .expect("enable timed out")
+    .expect("enabled");
+    Ua {
+        _platform: platform,
+        endpoint,
+        addr,
+        kind,
     }
 }
