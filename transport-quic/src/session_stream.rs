@@ -14,6 +14,7 @@ use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use quinn::{ReadError, RecvStream, SendStream, WriteError};
@@ -36,6 +37,8 @@ use crate::transport::{EndpointShared, Shared};
 
 /// Commands queued per leg before a caller waits.
 const COMMAND_QUEUE: usize = 256;
+/// How long a local hang-up waits for the peer to acknowledge its `Terminate` frame.
+const TERMINATE_ACK_WAIT: Duration = Duration::from_secs(1);
 /// Answers of inbound requests queued before their waiters wait.
 const RESULT_QUEUE: usize = 256;
 /// Unanswered inbound requests a leg's task awaits itself; beyond this many, each waits
@@ -761,8 +764,11 @@ impl Leg {
                     code: status.code,
                     text: status.text.to_string(),
                 };
-                if self.write(&frame).await.is_ok() {
-                    let _ = self.send.finish();
+                if self.write(&frame).await.is_ok() && self.send.finish().is_ok() {
+                    // Done when the peer has the frame (as a SIP BYE is done on its 200),
+                    // so a process that exits right after hanging up does not leave the
+                    // peer to find out by idle timeout.
+                    let _ = tokio::time::timeout(TERMINATE_ACK_WAIT, self.send.stopped()).await;
                 }
                 let gone = Status::with_text(StatusCode::CALL_DOES_NOT_EXIST, "session terminated");
                 for p in std::mem::take(&mut self.pending).into_values() {

@@ -7,6 +7,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -340,6 +341,82 @@ async fn a_vanished_peer_ends_the_session_with_the_idle_timeout() {
     assert_eq!(ended, leg);
     assert_eq!(status.code, StatusCode::REQUEST_TIMEOUT, "{status}");
     assert!(status.text.contains("idle timeout"), "{status}");
+}
+
+/// A UDP relay in front of `server` for one client; while `hold` is set, what the
+/// client sends is dropped. Returns the address clients send to.
+async fn relay(server: std::net::SocketAddr, hold: Arc<AtomicBool>) -> std::net::SocketAddr {
+    let front = tokio::net::UdpSocket::bind(loopback()).await.unwrap();
+    let back = tokio::net::UdpSocket::bind(loopback()).await.unwrap();
+    back.connect(server).await.unwrap();
+    let addr = front.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut client = None;
+        let (mut up, mut down) = (vec![0u8; 2048], vec![0u8; 2048]);
+        loop {
+            tokio::select! {
+                r = front.recv_from(&mut up) => {
+                    let Ok((n, from)) = r else { return };
+                    client = Some(from);
+                    if !hold.load(Ordering::Relaxed) {
+                        let _ = back.send(&up[..n]).await;
+                    }
+                }
+                r = back.recv(&mut down) => {
+                    let Ok(n) = r else { return };
+                    if let Some(to) = client {
+                        let _ = front.send_to(&down[..n], to).await;
+                    }
+                }
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn terminate_returns_once_the_peer_has_the_hang_up() {
+    let ca = Ca::new("ca");
+    let alice = station(common::transport(&ca, "alice"), "alice").await;
+    let mut bob = station(common::transport(&ca, "bob"), "bob").await;
+    let hold = Arc::new(AtomicBool::new(false));
+    let front = relay(bob.transport.local_addr().unwrap(), hold.clone()).await;
+    let leg = LegId::next();
+    let invite = Invite {
+        from: alice.uri.clone(),
+        to: format!("quic:bob@{front}").parse().unwrap(),
+        session_type: SessionType::InstantMessaging,
+        conversation_id: None,
+        offer: None,
+        device: None,
+    };
+    timeout(STEP, alice.endpoint.invite(leg, invite))
+        .await
+        .unwrap()
+        .unwrap();
+    let (bob_leg, _) = bob.invited().await;
+    // The hang-up is lost on its way until the relay lets packets through again: a
+    // process that exits as soon as `terminate` returns must not have hung up alone.
+    hold.store(true, Ordering::Relaxed);
+    let endpoint = alice.endpoint.clone();
+    let mut hang_up = tokio::spawn(async move {
+        endpoint
+            .terminate(leg, session_core::Reason::NotSpecified)
+            .await
+    });
+    assert!(
+        timeout(Duration::from_millis(150), &mut hang_up)
+            .await
+            .is_err(),
+        "terminate returned while the peer could not have its hang-up"
+    );
+    hold.store(false, Ordering::Relaxed);
+    timeout(STEP, hang_up).await.unwrap().unwrap().unwrap();
+    let (ended, status) = timeout(Duration::from_secs(2), bob.terminated())
+        .await
+        .expect("bob had the hang-up when alice's terminate returned");
+    assert_eq!(ended, bob_leg);
+    assert_eq!(status.code, StatusCode::OK, "{status}");
 }
 
 async fn read_reset(recv: &mut quinn::RecvStream) -> u64 {
