@@ -3,7 +3,7 @@
 //! and sinks in.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -152,6 +152,10 @@ pub type VideoSourceFactory =
 pub type AudioSinkFactory = Arc<dyn Fn(&PipelineInfo) -> Box<dyn AudioSink> + Send + Sync>;
 /// Creates the sink that receives a stream's decoded pictures (the receive tap).
 pub type VideoSinkFactory = Arc<dyn Fn(&PipelineInfo) -> Box<dyn VideoSink> + Send + Sync>;
+/// Maps the address a stream's UDP socket is bound to onto the address offered to
+/// the peer: a static NAT's public address, a port forward, a relay in front of the
+/// socket. Called once per stream when it opens.
+pub type AddressMapper = Arc<dyn Fn(SocketAddr) -> SocketAddr + Send + Sync>;
 
 /// The sources and sinks the engine's pipelines use.
 #[derive(Clone, Default)]
@@ -183,6 +187,7 @@ pub struct EngineConfig {
     pub(crate) video: VideoSettings,
     pub(crate) rtcp: RtcpSettings,
     pub(crate) factories: Factories,
+    pub(crate) advertise: Option<AddressMapper>,
 }
 
 impl Default for EngineConfig {
@@ -200,6 +205,7 @@ impl fmt::Debug for EngineConfig {
             .field("audio", &self.audio)
             .field("video", &self.video)
             .field("rtcp", &self.rtcp)
+            .field("advertise", &self.advertise.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -219,6 +225,7 @@ impl EngineConfig {
             video: VideoSettings::default(),
             rtcp: RtcpSettings::default(),
             factories: Factories::default(),
+            advertise: None,
         }
     }
 
@@ -226,6 +233,26 @@ impl EngineConfig {
     #[must_use]
     pub fn bind_ip(mut self, ip: IpAddr) -> Self {
         self.bind_ip = ip;
+        self
+    }
+
+    /// Offers `mapper(bound address)` to peers instead of the bound address of each
+    /// UDP stream (without it, the bound address is offered). What arrives from the
+    /// mapped address is received as from any other source.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use std::sync::Arc;
+    /// use media_av::engine::EngineConfig;
+    ///
+    /// // A 1:1 NAT: same port, public address 192.0.2.10.
+    /// let config = EngineConfig::new()
+    ///     .advertise(Arc::new(|bound: SocketAddr| SocketAddr::from(([192, 0, 2, 10], bound.port()))));
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn advertise(mut self, mapper: AddressMapper) -> Self {
+        self.advertise = Some(mapper);
         self
     }
 

@@ -124,8 +124,8 @@ use session_core::description::{Codec, MediaType};
 use session_core::error::MediaError;
 
 pub use config::{
-    AudioCodec, AudioSettings, AudioSinkFactory, AudioSourceFactory, EngineConfig, PathPolicy,
-    PipelineInfo, RtcpSettings, VideoSettings, VideoSinkFactory, VideoSourceFactory,
+    AddressMapper, AudioCodec, AudioSettings, AudioSinkFactory, AudioSourceFactory, EngineConfig,
+    PathPolicy, PipelineInfo, RtcpSettings, VideoSettings, VideoSinkFactory, VideoSourceFactory,
 };
 pub use counters::CounterSnapshot;
 pub use error::EngineError;

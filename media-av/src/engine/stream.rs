@@ -98,7 +98,9 @@ impl AvStream {
                         .await
                         .map_err(|source| EngineError::Bind { addr, source })?;
                     let udp = Arc::new(udp);
-                    let local = MediaAddress::Udp(udp.local_addr());
+                    let bound = udp.local_addr();
+                    let offered = config.advertise.as_ref().map_or(bound, |map| map(bound));
+                    let local = MediaAddress::Udp(offered);
                     (udp.clone() as Arc<dyn PacketPath>, Some(udp), local)
                 }
             };
@@ -295,6 +297,35 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    #[tokio::test]
+    async fn offers_the_advertised_address_of_the_bound_socket() {
+        let seen = Arc::new(std::sync::Mutex::new(None));
+        let record = seen.clone();
+        let engine = AvEngine::new(EngineConfig::new().advertise(Arc::new(
+            move |bound: SocketAddr| {
+                *record.lock().unwrap() = Some(bound);
+                SocketAddr::from(([192, 0, 2, 10], bound.port().wrapping_add(1)))
+            },
+        )));
+        let stream = engine
+            .open_stream(StreamRequest {
+                media_type: MediaType::Audio,
+                packet_path: None,
+            })
+            .await
+            .unwrap();
+        let bound = seen
+            .lock()
+            .unwrap()
+            .expect("the mapper saw the bound address");
+        assert_eq!(bound.ip(), std::net::IpAddr::from([127, 0, 0, 1]));
+        assert_ne!(bound.port(), 0);
+        assert_eq!(
+            stream.local_address(),
+            MediaAddress::Udp(SocketAddr::from(([192, 0, 2, 10], bound.port() + 1)))
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
