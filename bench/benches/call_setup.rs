@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use bench::relay::{TcpRelay, UdpRelay};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use media_av::engine::{AvEngine, EngineConfig, Monitor};
+use media_av::engine::{AvEngine, EngineConfig, Monitor, StreamId};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use session_core::{
@@ -81,7 +81,9 @@ impl Pki {
         let ca_key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, "bench CA");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "bench CA");
         let ca = params.self_signed(&ca_key).unwrap();
         let key = KeyPair::generate().unwrap();
         let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
@@ -228,18 +230,29 @@ impl Pair {
         }
     }
 
-    /// Received audio packets, over all of the caller's streams.
-    fn received(&self) -> u64 {
+    /// The caller's audio streams now open.
+    fn streams(&self) -> Vec<StreamId> {
         self.alice_media
             .streams_of(MediaType::Audio)
             .iter()
+            .map(|s| s.id)
+            .collect()
+    }
+
+    /// Audio packets received on the caller's streams other than `old` (those of an
+    /// earlier call, which may still be closing).
+    fn received(&self, old: &[StreamId]) -> u64 {
+        self.alice_media
+            .streams_of(MediaType::Audio)
+            .iter()
+            .filter(|s| !old.contains(&s.id))
             .map(|s| s.counters.stats.packets_received)
             .sum()
     }
 
     /// One call: the time to the first media packet received; then hangs up.
     async fn call(&self) -> Duration {
-        let before = self.received();
+        let old = self.streams();
         let session = self
             .alice
             .session_manager()
@@ -254,7 +267,7 @@ impl Pair {
         let started = Instant::now();
         let mut invite = std::pin::pin!(session.add_participant(&bob, None).unwrap());
         let mut answered = false;
-        while self.received() == before {
+        while self.received(&old) == 0 {
             assert!(started.elapsed() < STEP, "no media within {STEP:?}");
             if answered {
                 tokio::time::sleep(Duration::from_micros(500)).await;
@@ -267,15 +280,15 @@ impl Pair {
         }
         let first_media = started.elapsed();
         if !answered {
-            tokio::time::timeout(STEP, invite)
-                .await
-                .unwrap()
-                .unwrap();
+            tokio::time::timeout(STEP, invite).await.unwrap().unwrap();
         }
         let end = session.terminate(Reason::NotSpecified, None).unwrap();
         tokio::time::timeout(STEP, end).await.unwrap().unwrap();
         // Nothing crosses a relay faster than its delays: at least one round trip.
-        assert!(first_media >= 2 * DELAY, "{first_media:?}: a relay was bypassed");
+        assert!(
+            first_media >= 2 * DELAY,
+            "{first_media:?}: a relay was bypassed"
+        );
         first_media
     }
 }
@@ -324,7 +337,10 @@ fn call_setup(c: &mut Criterion) {
                 })
             });
         });
-        report(&format!("cold/{}", kind.name()), samples.into_inner().unwrap());
+        report(
+            &format!("cold/{}", kind.name()),
+            samples.into_inner().unwrap(),
+        );
     }
     for kind in [Kind::SipTls, Kind::Quic] {
         let samples = Mutex::new(Vec::new());
@@ -343,7 +359,10 @@ fn call_setup(c: &mut Criterion) {
                 })
             });
         });
-        report(&format!("warm/{}", kind.name()), samples.into_inner().unwrap());
+        report(
+            &format!("warm/{}", kind.name()),
+            samples.into_inner().unwrap(),
+        );
     }
     group.finish();
 }
