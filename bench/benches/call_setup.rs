@@ -11,6 +11,9 @@
 //! sessions, the callee accepting every call as it arrives, audio only, media-av's
 //! engine with its default codecs and tone. `warm/…` functions place a second call on
 //! the pair after a first one, so the connection (TCP+TLS or QUIC) already stands.
+//! `resumed/quic` places the second call after the first connection closed (linger):
+//! the new connection resumes TLS with the first one's ticket and carries the INVITE as
+//! 0-RTT data; the callee answers in 0.5-RTT data.
 //!
 //! One-way delays counted from the protocols (d = [`DELAY`], first media = the
 //! callee's first RTP packet, sent as it answers):
@@ -19,6 +22,10 @@
 //!   (d) = 6 d.
 //! * QUIC: QUIC+TLS handshake (2 d, the client's Finished travels with the INVITE
 //!   stream), INVITE (d), datagram back (d) = 4 d.
+//! * QUIC resumed with 0-RTT: INVITE in the first flight (d), answer and datagram back
+//!   (d) = 2 d.
+//! * Warm (connection up): SIP over TLS and QUIC alike, INVITE (d) and media back (d)
+//!   = 2 d.
 //!
 //! Under `cargo bench`, medians in milliseconds and round trips (2 d) are printed on
 //! stderr after each function.
@@ -44,6 +51,9 @@ use transport_sip::ua::{SipConfig, SipTransport};
 
 /// One-way delay each relay adds.
 const DELAY: Duration = Duration::from_millis(25);
+/// How long a QUIC connection without sessions stays (short, so `resumed/quic` gets a
+/// new connection soon; long enough for `warm/quic` to reuse it).
+const LINGER: Duration = Duration::from_millis(300);
 /// Longest wait for any step.
 const STEP: Duration = Duration::from_secs(10);
 
@@ -127,6 +137,8 @@ struct Pair {
     /// The callee as the caller dials it: the relay's address.
     bob_via_relay: Uri,
     _bob: Endpoint,
+    /// The caller's QUIC transport (for its 0-RTT count).
+    alice_quic: Option<QuicTransport>,
     _platforms: Vec<Platform>,
     _relays: Arc<Relays>,
 }
@@ -151,20 +163,21 @@ async fn sip_platform(kind: Kind, pki: &Pki, engine: Arc<AvEngine>) -> (Platform
     (platform, addr)
 }
 
-fn quic_platform(pki: &Pki, engine: Arc<AvEngine>) -> (Platform, SocketAddr) {
+fn quic_platform(pki: &Pki, engine: Arc<AvEngine>) -> (Platform, SocketAddr, QuicTransport) {
     let config = QuicConfig::new(LocalCertificate::new(
         pki.chain.clone(),
         pki.key.clone_key(),
     ))
     .bind("127.0.0.1:0".parse().unwrap())
-    .root(pki.ca.clone());
+    .root(pki.ca.clone())
+    .linger(LINGER);
     let quic = QuicTransport::new(config).unwrap();
     let addr = quic.local_addr().unwrap();
     let platform = Platform::builder()
-        .transport(quic)
+        .transport(quic.clone())
         .media_engine(engine)
         .build();
-    (platform, addr)
+    (platform, addr, quic)
 }
 
 impl Pair {
@@ -172,15 +185,18 @@ impl Pair {
         let relays = Arc::new(Relays::default());
         let (alice_engine, alice_media) = engine(&relays);
         let (bob_engine, _) = engine(&relays);
+        let mut alice_quic = None;
         let ((alice_platform, alice_addr), (bob_platform, bob_addr)) = match kind {
             Kind::SipUdp | Kind::SipTls => (
                 sip_platform(kind, pki, alice_engine).await,
                 sip_platform(kind, pki, bob_engine).await,
             ),
-            Kind::Quic => (
-                quic_platform(pki, alice_engine),
-                quic_platform(pki, bob_engine),
-            ),
+            Kind::Quic => {
+                let (alice_platform, alice_addr, quic) = quic_platform(pki, alice_engine);
+                let (bob_platform, bob_addr, _) = quic_platform(pki, bob_engine);
+                alice_quic = Some(quic);
+                ((alice_platform, alice_addr), (bob_platform, bob_addr))
+            }
         };
         let front = match kind {
             Kind::SipTls => {
@@ -225,9 +241,17 @@ impl Pair {
             alice_media,
             bob_via_relay: uri("bob", front).unwrap(),
             _bob: bob,
+            alice_quic,
             _platforms: vec![alice_platform, bob_platform],
             _relays: relays,
         }
+    }
+
+    /// Outgoing connections of the caller whose 0-RTT data the callee took.
+    fn quic_zero_rtt(&self) -> u64 {
+        self.alice_quic
+            .as_ref()
+            .map_or(0, |q| q.stats().zero_rtt_accepted)
     }
 
     /// The caller's audio streams now open.
@@ -364,6 +388,27 @@ fn call_setup(c: &mut Criterion) {
             samples.into_inner().unwrap(),
         );
     }
+    let samples = Mutex::new(Vec::new());
+    group.bench_function("resumed/quic", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let pair = Pair::new(Kind::Quic, &pki).await;
+                    pair.call().await;
+                    // The connection closes for want of sessions; the next one resumes
+                    // with the TLS ticket of the first, invitation in 0-RTT.
+                    tokio::time::sleep(LINGER + 8 * DELAY).await;
+                    let took = pair.call().await;
+                    assert_eq!(pair.quic_zero_rtt(), 1, "the call did not go in 0-RTT");
+                    samples.lock().unwrap().push(took);
+                    total += took;
+                }
+                total
+            })
+        });
+    });
+    report("resumed/quic", samples.into_inner().unwrap());
     group.finish();
 }
 

@@ -19,9 +19,12 @@ pub struct Timeouts {
     /// A connection silent for this long is lost (QUIC idle timeout, RFC 9000 §10.1);
     /// its sessions end with 408 at this side.
     pub idle: Duration,
-    /// Keep-alive interval (PING frames) keeping an idle connection with live sessions
-    /// open; must be below `idle`.
+    /// Keep-alive interval (PING frames) keeping a connection open while it is kept;
+    /// must be below `idle`.
     pub keep_alive: Duration,
+    /// How long a connection without sessions stays open for the next session to the
+    /// same peer; then either side closes it ("no sessions", code 0).
+    pub linger: Duration,
     /// Longest wait for a connection's handshake.
     pub connect: Duration,
     /// Longest wait for the INVITE on a stream a peer opened.
@@ -35,6 +38,7 @@ impl Default for Timeouts {
         Self {
             idle: Duration::from_secs(30),
             keep_alive: Duration::from_secs(10),
+            linger: Duration::from_secs(60),
             connect: Duration::from_secs(10),
             first_frame: Duration::from_secs(10),
             cancel: Duration::from_secs(8),
@@ -92,6 +96,7 @@ pub struct QuicConfig {
     pub(crate) trust: Trust,
     pub(crate) client_auth: ClientAuth,
     pub(crate) send_client_certificate: bool,
+    pub(crate) zero_rtt: bool,
     pub(crate) timeouts: Timeouts,
     pub(crate) limits: Limits,
 }
@@ -107,6 +112,7 @@ impl QuicConfig {
             trust: Trust::default(),
             client_auth: ClientAuth::default(),
             send_client_certificate: true,
+            zero_rtt: true,
             timeouts: Timeouts::default(),
             limits: Limits::default(),
         }
@@ -150,6 +156,16 @@ impl QuicConfig {
         self
     }
 
+    /// Whether a reconnection to a peer seen before sends its first invitations as 0-RTT
+    /// data, and whether this endpoint accepts such data (default yes; see the 0-RTT
+    /// section of `docs/quic-signaling.md`). Only INVITE frames of sessions opened
+    /// while the handshake is in flight travel in 0-RTT; tickets are single-use, so a
+    /// replayed first flight cannot deliver an invitation twice.
+    pub fn zero_rtt(mut self, enabled: bool) -> Self {
+        self.zero_rtt = enabled;
+        self
+    }
+
     /// The idle timeout (connection loss detection).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.timeouts.idle = idle;
@@ -159,6 +175,12 @@ impl QuicConfig {
     /// The keep-alive interval.
     pub fn keep_alive(mut self, interval: Duration) -> Self {
         self.timeouts.keep_alive = interval;
+        self
+    }
+
+    /// How long a connection without sessions stays open.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.timeouts.linger = linger;
         self
     }
 

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
@@ -15,13 +16,13 @@ use quinn::ConnectionError;
 use rustls_pki_types::CertificateDer;
 use session_core::error::{SignalingError, SignalingErrorKind};
 use session_core::{Status, StatusCode, Uri};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tracing::{Instrument, debug, info_span, trace};
 
 use crate::codec::varint;
 use crate::config::DEFAULT_PORT;
 use crate::error::ErrorCode;
-use crate::identity::{ALPN, Fingerprint};
+use crate::identity::{ALPN, ClientAuth, Fingerprint};
 use crate::lock;
 use crate::session_stream;
 use crate::transport::Shared;
@@ -34,10 +35,44 @@ pub(crate) struct PeerConnection {
     /// Receive queues of media flows, by wire flow id (a B-tree: no hashing per
     /// datagram, and no hash flooding by chosen flow ids).
     flows: Mutex<BTreeMap<u64, mpsc::Sender<Bytes>>>,
+    /// How the 0-RTT data of an outgoing connection fared; `Settled` for others.
+    early: watch::Receiver<Early>,
+    /// Sessions open on this connection (see [`Timeouts::linger`](crate::Timeouts)).
+    sessions: watch::Sender<usize>,
+    /// Set when this side closed the connection for having no sessions.
+    lingered_out: AtomicBool,
+}
+
+/// Counts one session on its connection while it lives.
+pub(crate) struct SessionGuard(Arc<PeerConnection>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.0.sessions.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// The fate of what a caller sent before its handshake completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Early {
+    /// The handshake is in flight: what was sent so far is 0-RTT data.
+    Pending,
+    /// The handshake completed and the peer took the 0-RTT data (or there was none).
+    Settled,
+    /// The handshake completed, but the peer discarded the 0-RTT data: streams opened
+    /// before are gone and their frames must be sent again.
+    Rejected,
+    /// The handshake failed.
+    Failed,
 }
 
 impl PeerConnection {
     fn new(conn: quinn::Connection) -> Arc<Self> {
+        let (_, early) = watch::channel(Early::Settled);
+        Self::with_early(conn, early)
+    }
+
+    fn with_early(conn: quinn::Connection, early: watch::Receiver<Early>) -> Arc<Self> {
         let peer = conn
             .peer_identity()
             .and_then(|any| any.downcast::<Vec<CertificateDer<'static>>>().ok())
@@ -46,7 +81,37 @@ impl PeerConnection {
             conn,
             peer,
             flows: Mutex::new(BTreeMap::new()),
+            early,
+            sessions: watch::Sender::new(0),
+            lingered_out: AtomicBool::new(false),
         })
+    }
+
+    /// Counts a session on this connection until the guard drops.
+    pub(crate) fn session_started(self: &Arc<Self>) -> SessionGuard {
+        self.sessions.send_modify(|n| *n += 1);
+        SessionGuard(self.clone())
+    }
+
+    /// Whether this side closed the connection for having had no sessions for the
+    /// linger time.
+    pub(crate) fn lingered_out(&self) -> bool {
+        self.lingered_out.load(Ordering::Acquire)
+    }
+
+    /// Whether the handshake is still in flight (what is sent now is 0-RTT data).
+    pub(crate) fn is_early(&self) -> bool {
+        *self.early.borrow() == Early::Pending
+    }
+
+    /// Waits (at most `limit`) for the handshake of a 0-RTT connection to complete and
+    /// says how its early data fared.
+    pub(crate) async fn settled(&self, limit: std::time::Duration) -> Early {
+        let mut early = self.early.clone();
+        match tokio::time::timeout(limit, early.wait_for(|e| *e != Early::Pending)).await {
+            Ok(Ok(e)) => *e,
+            Ok(Err(_)) | Err(_) => Early::Failed,
+        }
     }
 
     pub(crate) fn is_open(&self) -> bool {
@@ -193,10 +258,18 @@ async fn establish(
     name: &str,
 ) -> Result<Arc<PeerConnection>, SignalingError> {
     let span = info_span!("connection", peer = %addr, side = "client");
-    let connecting = shared
+    let mut connecting = shared
         .endpoint
         .connect(addr, name)
         .map_err(|e| unreachable(format!("cannot connect to {addr}: {e}")))?;
+    if shared.config.zero_rtt {
+        // With a ticket from an earlier connection to this peer, sessions go out at
+        // once as 0-RTT data; their openers wait for `settled` before relying on them.
+        match connecting.into_0rtt() {
+            Ok((conn, accepted)) => return Ok(early_connection(shared, conn, accepted, span)),
+            Err(full) => connecting = full,
+        }
+    }
     let timeout = shared.config.timeouts.connect;
     let conn = match tokio::time::timeout(timeout, connecting).await {
         Ok(Ok(conn)) => conn,
@@ -218,6 +291,53 @@ async fn establish(
     debug!(parent: &span, id = pc.conn.stable_id(), "connected");
     tokio::spawn(drive(Arc::downgrade(shared), pc.clone()).instrument(span));
     Ok(pc)
+}
+
+/// A connection resuming a session with 0-RTT: usable at once; a task follows the
+/// handshake and publishes how the early data fared.
+fn early_connection(
+    shared: &Arc<Shared>,
+    conn: quinn::Connection,
+    accepted: quinn::ZeroRttAccepted,
+    span: tracing::Span,
+) -> Arc<PeerConnection> {
+    let (tx, rx) = watch::channel(Early::Pending);
+    let pc = PeerConnection::with_early(conn.clone(), rx);
+    debug!(parent: &span, id = pc.conn.stable_id(), "connecting with 0-RTT");
+    let limit = shared.config.timeouts.connect;
+    let stats = Arc::downgrade(shared);
+    tokio::spawn(
+        async move {
+            let outcome = match tokio::time::timeout(limit, accepted).await {
+                // Accepted or not, the handshake may still have failed.
+                Ok(_) if conn.close_reason().is_some() => Early::Failed,
+                Ok(true) => Early::Settled,
+                Ok(false) => Early::Rejected,
+                Err(_) => Early::Failed,
+            };
+            if outcome != Early::Failed && !alpn_ok(&conn) {
+                conn.close(ErrorCode::WrongProtocol.varint(), b"ALPN ucc/1 required");
+                let _ = tx.send(Early::Failed);
+                return;
+            }
+            if outcome == Early::Failed {
+                conn.close(ErrorCode::NoError.varint(), b"handshake timed out");
+            }
+            if let Some(s) = stats.upgrade() {
+                let counter = match outcome {
+                    Early::Settled => &s.stats.zero_rtt_accepted,
+                    Early::Rejected => &s.stats.zero_rtt_rejected,
+                    Early::Pending | Early::Failed => &s.stats.zero_rtt_failed,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            debug!(?outcome, "0-RTT handshake done");
+            let _ = tx.send(outcome);
+        }
+        .instrument(span.clone()),
+    );
+    tokio::spawn(drive(Arc::downgrade(shared), pc.clone()).instrument(span));
+    pc
 }
 
 fn handshake_failure(addr: SocketAddr, e: &ConnectionError) -> String {
@@ -253,6 +373,8 @@ pub(crate) async fn accept_loop(shared: Weak<Shared>, endpoint: quinn::Endpoint)
             continue;
         }
         let timeout = s.config.timeouts.connect;
+        let zero_rtt = s.config.zero_rtt;
+        let client_auth = s.config.client_auth;
         drop(s);
         let shared = shared.clone();
         let span = info_span!("connection", %peer, side = "server");
@@ -265,16 +387,8 @@ pub(crate) async fn accept_loop(shared: Weak<Shared>, endpoint: quinn::Endpoint)
                         return;
                     }
                 };
-                let conn = match tokio::time::timeout(timeout, connecting).await {
-                    Ok(Ok(conn)) => conn,
-                    Ok(Err(e)) => {
-                        debug!(error = %e, "incoming handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        debug!("incoming handshake timed out");
-                        return;
-                    }
+                let Some(conn) = accepted(connecting, timeout, zero_rtt, client_auth).await else {
+                    return;
                 };
                 if !alpn_ok(&conn) {
                     conn.close(ErrorCode::WrongProtocol.varint(), b"ALPN ucc/1 required");
@@ -295,9 +409,69 @@ pub(crate) async fn accept_loop(shared: Weak<Shared>, endpoint: quinn::Endpoint)
     trace!("accept loop stopped");
 }
 
+/// An incoming connection once it may serve sessions. With 0-RTT on, that is as soon
+/// as the caller's first flight is in (0.5-RTT: a resumed caller's invitations are
+/// answered before its handshake completes), except when the caller's certificate is
+/// still to come: then, as without 0-RTT, when the handshake completes.
+async fn accepted(
+    connecting: quinn::Connecting,
+    limit: std::time::Duration,
+    zero_rtt: bool,
+    client_auth: ClientAuth,
+) -> Option<quinn::Connection> {
+    let handshake = if zero_rtt {
+        match connecting.into_0rtt() {
+            Ok((conn, done)) => {
+                // A resuming caller's certificate and ALPN come with its ticket; a
+                // caller on a full handshake sends nothing before it completes anyway.
+                let identified = client_auth == ClientAuth::Off || conn.peer_identity().is_some();
+                if identified && conn.handshake_data().is_some() {
+                    return Some(conn);
+                }
+                return match tokio::time::timeout(limit, done).await {
+                    Ok(_) if conn.close_reason().is_none() => Some(conn),
+                    Ok(_) => {
+                        debug!("incoming handshake failed");
+                        None
+                    }
+                    Err(_) => {
+                        debug!("incoming handshake timed out");
+                        conn.close(ErrorCode::NoError.varint(), b"handshake timed out");
+                        None
+                    }
+                };
+            }
+            Err(connecting) => connecting,
+        }
+    } else {
+        connecting
+    };
+    match tokio::time::timeout(limit, handshake).await {
+        Ok(Ok(conn)) => Some(conn),
+        Ok(Err(e)) => {
+            debug!(error = %e, "incoming handshake failed");
+            None
+        }
+        Err(_) => {
+            debug!("incoming handshake timed out");
+            None
+        }
+    }
+}
+
 /// Runs one connection: a task per session stream the peer opens, the datagram
 /// demultiplexer, and cleanup when it ends.
 async fn drive(shared: Weak<Shared>, pc: Arc<PeerConnection>) {
+    if let Some(s) = shared.upgrade() {
+        tokio::spawn(
+            linger(
+                shared.clone(),
+                Arc::downgrade(&pc),
+                s.config.timeouts.linger,
+            )
+            .in_current_span(),
+        );
+    }
     let datagrams = pc.clone();
     tokio::spawn(
         async move {
@@ -325,6 +499,37 @@ async fn drive(shared: Weak<Shared>, pc: Arc<PeerConnection>) {
     if let Some(s) = shared.upgrade() {
         s.peers.forget(&pc);
     }
+}
+
+/// Closes the connection once it has had no session for `limit`.
+async fn linger(shared: Weak<Shared>, pc: Weak<PeerConnection>, limit: std::time::Duration) {
+    let Some((conn, mut sessions)) = pc
+        .upgrade()
+        .map(|p| (p.conn.clone(), p.sessions.subscribe()))
+    else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = conn.closed() => return,
+            idle = sessions.wait_for(|n| *n == 0) => if idle.is_err() { return },
+        }
+        tokio::select! {
+            _ = conn.closed() => return,
+            busy = tokio::time::timeout(limit, sessions.wait_for(|n| *n > 0)) => match busy {
+                Ok(Ok(_)) => continue,
+                Ok(Err(_)) => return,
+                Err(_) => break,
+            },
+        }
+    }
+    let Some(pc) = pc.upgrade() else { return };
+    debug!(after = ?limit, "closing a connection without sessions");
+    pc.lingered_out.store(true, Ordering::Release);
+    if let Some(s) = shared.upgrade() {
+        s.peers.forget(&pc);
+    }
+    pc.conn.close(ErrorCode::NoError.varint(), b"no sessions");
 }
 
 /// The status sessions end with when their connection is lost.

@@ -339,6 +339,7 @@ pub(crate) fn rustls_configs(
     trust: &Trust,
     client_auth: ClientAuth,
     send_client_certificate: bool,
+    zero_rtt: bool,
 ) -> Result<(rustls::ClientConfig, rustls::ServerConfig), QuicError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(PeerVerifier::new(trust, client_auth, provider.clone())?);
@@ -363,6 +364,15 @@ pub(crate) fn rustls_configs(
         .with_single_cert(certificate.chain().to_vec(), certificate.key())
         .map_err(|e| tls("server certificate", e))?;
     server.alpn_protocols = vec![ALPN.to_vec()];
+    if zero_rtt {
+        // Resumption stays stateful (no ticketer: the ticket is a key into the server's
+        // session cache, which `take`s it), so every ticket is single-use and a
+        // replayed ClientHello gets its 0-RTT data rejected (RFC 8446 §8.1). rustls
+        // accepts early data only with stateful resumption. QUIC allows no other
+        // early-data limit than u32::MAX (RFC 9001 §4.6.1).
+        client.enable_early_data = true;
+        server.max_early_data_size = u32::MAX;
+    }
     Ok((client, server))
 }
 

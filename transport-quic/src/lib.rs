@@ -85,7 +85,7 @@ mod transport;
 pub use config::{DEFAULT_PORT, Limits, QuicConfig, Timeouts};
 pub use error::{ErrorCode, QuicError};
 pub use identity::{ALPN, ClientAuth, Fingerprint, FingerprintParseError, LocalCertificate, Trust};
-pub use transport::QuicTransport;
+pub use transport::{QuicTransport, TransportStats};
 
 /// Locks a mutex, recovering the data of a poisoned one: no lock here is held across a
 /// point that can leave its data half-updated.

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use tracing::{Instrument, debug, info_span, trace};
 
 use crate::codec::{CodecError, ComposingFlag, Frame, FrameDecoder};
-use crate::connection::{self, PeerConnection, lost_status};
+use crate::connection::{self, Early, PeerConnection, SessionGuard, lost_status};
 use crate::datagram;
 use crate::error::ErrorCode;
 use crate::lock;
@@ -328,16 +328,55 @@ async fn open(
             Status::with_text(StatusCode::BAD_REQUEST, e.to_string()),
         )
     })?;
-    let pc = connection::connect(&endpoint.transport, &invite.to).await?;
+    let mut pc = connection::connect(&endpoint.transport, &invite.to).await?;
+    let mut early = pc.is_early();
+    let (send, recv) = match send_invite(&pc, &wire).await {
+        Ok(opened) => opened,
+        Err(_) if pc.lingered_out() => {
+            // This side closed the connection for having no sessions just as this one
+            // started: nothing was sent on it, so a new connection carries the INVITE.
+            pc = connection::connect(&endpoint.transport, &invite.to).await?;
+            early = pc.is_early();
+            send_invite(&pc, &wire).await?
+        }
+        Err(e) => return Err(e),
+    };
+    if !early {
+        return Ok((pc, send, recv));
+    }
+    // The INVITE went out as 0-RTT data. The peer's answer cannot come before its
+    // handshake flight, so waiting for the handshake here costs nothing.
+    match pc.settled(endpoint.transport.config.timeouts.connect).await {
+        Early::Settled => Ok((pc, send, recv)),
+        Early::Rejected => {
+            debug!("0-RTT rejected: invitation sent again");
+            let (send, recv) = send_invite(&pc, &wire).await?;
+            Ok((pc, send, recv))
+        }
+        Early::Pending | Early::Failed => {
+            let why = pc.conn.close_reason().map_or_else(
+                || Status::with_text(StatusCode::TEMPORARILY_UNAVAILABLE, "handshake failed"),
+                |e| lost_status(&e),
+            );
+            Err(not_reached(&why))
+        }
+    }
+}
+
+/// Opens a session stream on `pc` and writes the encoded INVITE on it.
+async fn send_invite(
+    pc: &PeerConnection,
+    wire: &[u8],
+) -> Result<(SendStream, RecvStream), SignalingError> {
     let (mut send, recv) = pc
         .conn
         .open_bi()
         .await
         .map_err(|e| not_reached(&lost_status(&e)).with_source(e))?;
-    send.write_all(&wire)
+    send.write_all(wire)
         .await
         .map_err(|e| not_reached(&write_status(&e)).with_source(e))?;
-    Ok((pc, send, recv))
+    Ok((send, recv))
 }
 
 /// The invitation got no answer (never reached the peer, or the stream or connection
@@ -531,6 +570,8 @@ struct Leg {
     next_id: u64,
     pending: BTreeMap<u64, Pending>,
     state: State,
+    /// Keeps the connection from lingering out while the session lives.
+    _counted: SessionGuard,
 }
 
 impl Leg {
@@ -546,6 +587,7 @@ impl Leg {
         state: State,
     ) -> Self {
         let (results_tx, results) = mpsc::channel(RESULT_QUEUE);
+        let _counted = pc.session_started();
         Self {
             endpoint,
             leg,
@@ -560,6 +602,7 @@ impl Leg {
             next_id: 1,
             pending: BTreeMap::new(),
             state,
+            _counted,
         }
     }
 

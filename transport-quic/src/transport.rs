@@ -44,6 +44,28 @@ pub(crate) struct Shared {
     /// Registered identities by `user@host`.
     identities: Mutex<HashMap<String, Weak<EndpointShared>>>,
     attachments: AtomicU64,
+    pub(crate) stats: Counters,
+}
+
+/// Live counters behind [`QuicTransport::stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) zero_rtt_accepted: AtomicU64,
+    pub(crate) zero_rtt_rejected: AtomicU64,
+    pub(crate) zero_rtt_failed: AtomicU64,
+}
+
+/// What a transport counted since it was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransportStats {
+    /// Outgoing connections whose 0-RTT data (the first invitations) the peer took.
+    pub zero_rtt_accepted: u64,
+    /// Outgoing connections that tried 0-RTT and whose peer discarded it (the
+    /// invitations were sent again once the handshake completed).
+    pub zero_rtt_rejected: u64,
+    /// Outgoing connections that tried 0-RTT and whose handshake failed.
+    pub zero_rtt_failed: u64,
 }
 
 impl Shared {
@@ -103,6 +125,7 @@ impl QuicTransport {
             &config.trust,
             config.client_auth,
             config.send_client_certificate,
+            config.zero_rtt,
         )?;
         let transport = config.transport_config()?;
         let server_crypto = QuicServerConfig::try_from(server_tls)
@@ -126,9 +149,20 @@ impl QuicTransport {
             peers: Peers::default(),
             identities: Mutex::new(HashMap::new()),
             attachments: AtomicU64::new(1),
+            stats: Counters::default(),
         });
         tokio::spawn(connection::accept_loop(Arc::downgrade(&shared), endpoint));
         Ok(Self { shared })
+    }
+
+    /// What this transport counted so far (0-RTT outcomes).
+    pub fn stats(&self) -> TransportStats {
+        let c = &self.shared.stats;
+        TransportStats {
+            zero_rtt_accepted: c.zero_rtt_accepted.load(Ordering::Relaxed),
+            zero_rtt_rejected: c.zero_rtt_rejected.load(Ordering::Relaxed),
+            zero_rtt_failed: c.zero_rtt_failed.load(Ordering::Relaxed),
+        }
     }
 
     /// The bound UDP address.

@@ -7,7 +7,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -21,6 +21,7 @@ use tokio::time::timeout;
 use transport_quic::codec::{Frame, FrameDecoder};
 use transport_quic::{ClientAuth, ErrorCode, QuicConfig, QuicTransport, datagram};
 
+use common::relay::Relay;
 use common::{Ca, loopback, self_signed};
 
 /// Longest wait for any step.
@@ -343,44 +344,13 @@ async fn a_vanished_peer_ends_the_session_with_the_idle_timeout() {
     assert!(status.text.contains("idle timeout"), "{status}");
 }
 
-/// A UDP relay in front of `server` for one client; while `hold` is set, what the
-/// client sends is dropped. Returns the address clients send to.
-async fn relay(server: std::net::SocketAddr, hold: Arc<AtomicBool>) -> std::net::SocketAddr {
-    let front = tokio::net::UdpSocket::bind(loopback()).await.unwrap();
-    let back = tokio::net::UdpSocket::bind(loopback()).await.unwrap();
-    back.connect(server).await.unwrap();
-    let addr = front.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut client = None;
-        let (mut up, mut down) = (vec![0u8; 2048], vec![0u8; 2048]);
-        loop {
-            tokio::select! {
-                r = front.recv_from(&mut up) => {
-                    let Ok((n, from)) = r else { return };
-                    client = Some(from);
-                    if !hold.load(Ordering::Relaxed) {
-                        let _ = back.send(&up[..n]).await;
-                    }
-                }
-                r = back.recv(&mut down) => {
-                    let Ok(n) = r else { return };
-                    if let Some(to) = client {
-                        let _ = front.send_to(&down[..n], to).await;
-                    }
-                }
-            }
-        }
-    });
-    addr
-}
-
 #[tokio::test]
 async fn terminate_returns_once_the_peer_has_the_hang_up() {
     let ca = Ca::new("ca");
     let alice = station(common::transport(&ca, "alice"), "alice").await;
     let mut bob = station(common::transport(&ca, "bob"), "bob").await;
-    let hold = Arc::new(AtomicBool::new(false));
-    let front = relay(bob.transport.local_addr().unwrap(), hold.clone()).await;
+    let relay = Relay::start(bob.transport.local_addr().unwrap(), Duration::ZERO).await;
+    let (front, hold) = (relay.front, relay.hold.clone());
     let leg = LegId::next();
     let invite = Invite {
         from: alice.uri.clone(),
@@ -755,4 +725,147 @@ async fn an_application_selects_quic_by_name_or_scheme() {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// One-way delay of the 0-RTT tests' relay.
+const D: Duration = Duration::from_millis(60);
+
+/// A transport of `ca` that closes connections soon after their last session ends.
+fn short_lived(ca: &Ca, name: &str) -> QuicTransport {
+    QuicTransport::new(
+        QuicConfig::new(ca.leaf(name))
+            .bind(loopback())
+            .root(ca.root())
+            .linger(Duration::from_millis(200)),
+    )
+    .unwrap()
+}
+
+impl Station {
+    /// Invites `to` at `via` (a relay in front of it): the answer and how long it took.
+    async fn invite_via(&self, to: &Station, via: std::net::SocketAddr) -> (LegId, Duration) {
+        let leg = LegId::next();
+        let invite = Invite {
+            from: self.uri.clone(),
+            to: format!("quic:{}@{via}", to.uri.user().unwrap())
+                .parse()
+                .unwrap(),
+            session_type: SessionType::InstantMessaging,
+            conversation_id: None,
+            offer: None,
+            device: None,
+        };
+        let started = std::time::Instant::now();
+        timeout(STEP, self.endpoint.invite(leg, invite))
+            .await
+            .expect("invite answered in time")
+            .expect("invite accepted");
+        (leg, started.elapsed())
+    }
+
+    async fn hang_up(&mut self, leg: LegId, peer: &mut Station) {
+        self.endpoint
+            .terminate(leg, session_core::Reason::NotSpecified)
+            .await
+            .unwrap();
+        peer.terminated().await;
+    }
+
+    /// Nothing but `Other` arrives for `window`.
+    async fn no_invitation_for(&mut self, window: Duration) {
+        let _ = timeout(window, async {
+            loop {
+                match self.seen.recv().await {
+                    Some(Seen::Invite { .. }) => panic!("an invitation arrived"),
+                    Some(_) => {}
+                    None => return,
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// Long enough for a connection of [`short_lived`] transports to linger out (and its
+/// close to cross the relay).
+const IDLE_OUT: Duration = Duration::from_millis(600);
+
+#[tokio::test]
+async fn a_reconnection_invites_in_0rtt_one_round_trip_sooner_and_a_replay_invites_nobody() {
+    let ca = Ca::new("ca");
+    let mut alice = station(short_lived(&ca, "alice"), "alice").await;
+    let mut bob = station(short_lived(&ca, "bob"), "bob").await;
+    let bob_addr = bob.transport.local_addr().unwrap();
+    let relay = Relay::start(bob_addr, D).await;
+
+    // A first connection: full handshake (2 round trips to the answer).
+    let (leg, full) = alice.invite_via(&bob, relay.front).await;
+    bob.invited().await;
+    assert!(full >= 4 * D, "{full:?}");
+    alice.hang_up(leg, &mut bob).await;
+    assert_eq!(alice.transport.stats().zero_rtt_accepted, 0);
+    tokio::time::sleep(IDLE_OUT).await;
+
+    // A new connection resumes with the ticket: the INVITE rides the first flight and
+    // the answer comes one round trip later.
+    relay.record();
+    let (leg, resumed) = alice.invite_via(&bob, relay.front).await;
+    bob.invited().await;
+    assert!(resumed >= 2 * D, "{resumed:?}");
+    assert!(resumed < 3 * D, "{resumed:?} (full handshake: {full:?})");
+    assert_eq!(
+        alice.transport.stats().zero_rtt_accepted,
+        1,
+        "{:?}",
+        alice.transport.stats()
+    );
+    alice.hang_up(leg, &mut bob).await;
+    tokio::time::sleep(IDLE_OUT).await;
+
+    // An attacker replays that first flight (ClientHello with the ticket + 0-RTT
+    // INVITE) from elsewhere: the ticket was single-use, the early data is discarded,
+    // and no invitation reaches bob.
+    let first_flight = relay.recorded();
+    assert!(!first_flight.is_empty());
+    let attacker = tokio::net::UdpSocket::bind(loopback()).await.unwrap();
+    for datagram in &first_flight {
+        attacker.send_to(datagram, bob_addr).await.unwrap();
+    }
+    bob.no_invitation_for(Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
+async fn an_invitation_the_peer_discarded_as_0rtt_is_sent_again() {
+    let ca = Ca::new("ca");
+    let alice = station(short_lived(&ca, "alice"), "alice").await;
+    let bob = station(short_lived(&ca, "bob"), "bob").await;
+    let bob_addr = bob.transport.local_addr().unwrap();
+    let (leg, _) = alice.invite_via(&bob, bob_addr).await;
+    alice
+        .endpoint
+        .terminate(leg, session_core::Reason::NotSpecified)
+        .await
+        .unwrap();
+    // Bob restarts on the same address: his session cache (and alice's ticket) is gone.
+    bob.transport.close().await;
+    drop(bob);
+    tokio::time::sleep(IDLE_OUT).await;
+    let mut bob = station(
+        QuicTransport::new(
+            QuicConfig::new(ca.leaf("bob"))
+                .bind(bob_addr)
+                .root(ca.root()),
+        )
+        .unwrap(),
+        "bob",
+    )
+    .await;
+    let (leg, _) = alice.invite_via(&bob, bob_addr).await;
+    let (bob_leg, _) = bob.invited().await;
+    let stats = alice.transport.stats();
+    assert_eq!((stats.zero_rtt_accepted, stats.zero_rtt_rejected), (0, 1));
+    // The session works on the stream that replaced the discarded one.
+    alice.message(leg, "after a rejected 0-RTT").await;
+    let (at, body) = bob.received().await;
+    assert_eq!((at, &body[..]), (bob_leg, &b"after a rejected 0-RTT"[..]));
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)] // each test file uses part of this module
 
+pub mod relay;
+
 use std::net::SocketAddr;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
