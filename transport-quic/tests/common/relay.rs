@@ -2,6 +2,8 @@
 //! forwards (a network with that one-way delay), drop what the client sends while held,
 //! and record the client's datagrams (to replay them).
 
+#![allow(clippy::unwrap_used)] // test support: a poisoned lock is a failed test
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
