@@ -49,7 +49,8 @@
 //! ## Known limits
 //! | limit | why |
 //! |---|---|
-//! | no 0-RTT | every frame opens or changes a session: none is idempotent, so none may be replayed |
+//! | 0-RTT carries only INVITE frames, and only to a peer whose single-use ticket this side holds | a replayed first flight must not open a session twice (see `docs/quic-signaling.md`) |
+//! | a callee that asks for client certificates answers 0-RTT invitations only from resumed callers | a full handshake's certificate comes last |
 //! | a rebound transport keeps only the connections it opened | QUIC servers do not migrate |
 //! | a message body ≤ 64 KiB minus headers | one frame per message |
 //! | up to one partial frame (64 KiB) buffered per stream | 1,024 streams per connection by default ([`Limits`]) |
