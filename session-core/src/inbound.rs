@@ -69,6 +69,7 @@ fn handle(core: &Arc<EndpointCore>, inbound: Inbound) {
         Inbound::Update { offer, reply, .. } => on_update(session, participant, offer, reply),
         Inbound::Message { message, reply, .. } => on_message(&participant, message, reply),
         Inbound::Composing { state, .. } => on_composing(&participant, state),
+        Inbound::Answer { answer, .. } => av::on_late_answer(session, participant, answer),
         Inbound::Terminated { status, .. } => {
             let reason = if status.code.is_success() {
                 StateChangeReason::RemoteHangup
@@ -126,9 +127,10 @@ fn on_invite(core: &Arc<EndpointCore>, leg: LegId, invite: Invite, reply: Reply<
     }
     core.remember_leg(&inviter);
     if invite.session_type == SessionType::AudioVideo {
+        // Without an offer ("delayed offer"), accepting makes one (`IncomingSession::accept`).
         let accepted = match &invite.offer {
             Some(offer) => av::sync_lines(&inviter, offer).map(|_| ()),
-            None => Err(crate::error::Error::Closed("offer")),
+            None => Ok(()),
         };
         if accepted.is_err() {
             reply.reject(Status::with_text(

@@ -89,11 +89,8 @@ impl IncomingSession {
             let offer = lock(&self.inviter.inner.data).remote_offer.clone();
             let answered = match &offer {
                 Some(offer) => av::answer_offer(&self.session.inner, &self.inviter, offer).await,
-                None => Err(Error::Failed {
-                    action: "accept",
-                    status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, "no offer"),
-                    source: None,
-                }),
+                // No offer came: this acceptance carries ours, the answer comes later.
+                None => av::late_offer(&self.session.inner, &self.inviter).await,
             };
             match answered {
                 Ok(answer) => Some(answer),

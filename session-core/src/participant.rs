@@ -135,6 +135,9 @@ pub(crate) struct ParticipantData {
     pub(crate) pending_op: Option<Option<Arc<OperationContext>>>,
     /// The offer of an incoming invitation, until answered.
     pub(crate) remote_offer: Option<SessionDescription>,
+    /// The offer this side made accepting an invitation without one, until the remote
+    /// answer comes ([`Inbound::Answer`](crate::contract::signaling::Inbound::Answer)).
+    pub(crate) local_offer: Option<SessionDescription>,
     /// An offer/answer exchange is under way (glare guard).
     pub(crate) negotiating: bool,
     /// Where offers that add media go, once the application took them.
@@ -275,6 +278,7 @@ impl Participant {
                     held_messages: Vec::new(),
                     pending_op: None,
                     remote_offer: None,
+                    local_offer: None,
                     negotiating: false,
                     media_requests: None,
                     media_requests_taken: false,

@@ -233,36 +233,6 @@ async fn signals_for_unknown_legs_get_481_and_touch_no_session() {
 }
 
 #[tokio::test]
-async fn an_audio_video_invitation_without_an_offer_is_refused_with_488() {
-    let transport = Scripted::default();
-    let platform = Platform::builder().transport(transport.clone()).build();
-    let alice = platform
-        .create_endpoint(EndpointConfig::new(uri("sip:alice@t")))
-        .unwrap();
-    let _incoming = alice.session_manager().incoming().unwrap();
-    alice.enable(None).unwrap().await.unwrap();
-    let inbound = transport.inbound.lock().unwrap().clone().unwrap();
-    let (reply, rx) = Reply::channel();
-    let invite = Invite {
-        from: uri("sip:mallory@t"),
-        to: uri("sip:alice@t"),
-        session_type: SessionType::AudioVideo,
-        conversation_id: Some("c".into()),
-        offer: None,
-        device: None,
-    };
-    inbound
-        .send(Inbound::Invite {
-            leg: LegId::next(),
-            invite,
-            reply,
-        })
-        .await
-        .unwrap();
-    assert_eq!(rx.await.unwrap_err().code, StatusCode::NOT_ACCEPTABLE_HERE);
-}
-
-#[tokio::test]
 async fn endpoints_pick_transports_by_name_or_scheme() {
     let network = MemoryNetwork::new();
     let platform = Platform::builder()

@@ -35,7 +35,7 @@
 //! - **A forked answer** (`uas_forked.xml`): SIPp answers our INVITE with two 200s of
 //!   different To tags; we keep the first dialog, ACK the second and end it with a BYE
 //!   (both to its Contact, with its tag), and SIPp's BYE of the first ends our call.
-//! - **Offerless INVITE** (`uac_late_offer.xml`): ignored, see [`sipp_calls_without_offer`].
+//! - **Offerless INVITE** (`uac_late_offer.xml`): our 200 offers, SIPp's ACK answers.
 //!
 //! SIPp must exit 0 with every call successful and no failed calls, unexpected messages or
 //! retransmission failures in its statistics. A missing `sipp` fails the test with a
@@ -273,6 +273,8 @@ struct CallsSeen {
     callers: Vec<String>,
     /// How each accepted session ended.
     terminated: Vec<Status>,
+    /// The negotiated direction of each ended call's audio channels.
+    negotiated_audio: Vec<Vec<MediaDirection>>,
     /// Why accepting failed, per failed call.
     accept_errors: Vec<String>,
 }
@@ -307,12 +309,23 @@ fn accept_calls(ua: &Ua, calls: usize) -> tokio::task::JoinHandle<CallsSeen> {
                 Err(_) => panic!("call {i}: accept timed out"),
             };
             seen.accepted += 1;
+            let inviter = offer.inviter().clone();
             // Dropping every handle of a session ends it: the application keeps them.
             sessions.push((offer, session));
             ends.push(tokio::spawn(async move {
                 loop {
                     match timeout(STEP, events.recv()).await {
-                        Ok(Ok(SessionEvent::Terminated { status })) => return Some(status),
+                        Ok(Ok(SessionEvent::Terminated { status })) => {
+                            let audio = inviter
+                                .av()
+                                .map(|av| av.channels())
+                                .unwrap_or_default()
+                                .iter()
+                                .filter(|c| c.media_type() == MediaType::Audio)
+                                .map(|c| c.negotiated_media())
+                                .collect::<Vec<_>>();
+                            return Some((status, audio));
+                        }
                         Ok(Ok(_)) => {}
                         _ => return None,
                     }
@@ -320,8 +333,9 @@ fn accept_calls(ua: &Ua, calls: usize) -> tokio::task::JoinHandle<CallsSeen> {
             }));
         }
         for end in ends {
-            if let Some(status) = end.await.expect("watcher") {
+            if let Some((status, audio)) = end.await.expect("watcher") {
                 seen.terminated.push(status);
+                seen.negotiated_audio.push(audio);
             }
         }
         drop(sessions);
@@ -958,28 +972,30 @@ async fn sipp_withholds_ack_over_udp() {
     run.cleanup();
 }
 
-/// An offerless INVITE ("delayed offer"): our 200 must carry the offer, SIPp's ACK the
-/// answer. `docs/sip-mapping.md` promises it, but session-core's inbound routing
-/// (`inbound.rs`) rejects an A/V invitation without an offer with 488 "unusable media
-/// offer" before the application sees it: ignored until session-core makes the offer
-/// itself there (an offer in the 200, the answer from the ACK).
+/// An offerless INVITE ("delayed offer", RFC 3261 §13.2.1): our 200 carries the offer
+/// (an audio line with PCMU, checked by the scenario), SIPp's ACK the answer, which
+/// session-core applies (`Inbound::Answer`); SIPp's BYE ends the call.
 async fn sipp_calls_without_offer(kind: TransportKind) {
     let (run, seen) = sipp_call_scenario(kind, "uac_late_offer.xml").await;
     assert!(seen.accept_errors.is_empty(), "{seen:?}\n{}", run.report());
     run.assert_clean(1);
     assert_eq!(seen.accepted, 1, "{seen:?}");
     assert_eq!(seen.terminated.len(), 1, "{seen:?}");
+    // Session-core offered one audio line and applied SIPp's sendrecv answer to it.
+    assert_eq!(
+        seen.negotiated_audio,
+        vec![vec![MediaDirection::BOTH]],
+        "{seen:?}"
+    );
     run.cleanup();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "session-core answers an offerless A/V INVITE 488 (inbound.rs), see sipp_calls_without_offer"]
 async fn sipp_calls_without_offer_over_udp() {
     sipp_calls_without_offer(TransportKind::Udp).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "session-core answers an offerless A/V INVITE 488 (inbound.rs), see sipp_calls_without_offer"]
 async fn sipp_calls_without_offer_over_tcp() {
     sipp_calls_without_offer(TransportKind::Tcp).await;
 }

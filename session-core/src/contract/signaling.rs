@@ -99,7 +99,10 @@ pub struct Invite {
 /// The final positive answer to an invitation.
 #[derive(Clone, Debug, Default)]
 pub struct Answer {
-    /// The media answer (audio/video sessions).
+    /// The media answer (audio/video sessions). To an A/V invitation that came without
+    /// an offer (`Invite::offer` is `None`: a SIP INVITE without SDP, "delayed offer"),
+    /// this is session-core's *offer*; the remote answer then comes as
+    /// [`Inbound::Answer`] (in SIP, from the ACK).
     pub description: Option<SessionDescription>,
     /// The answering device's id, filled by the transport when it knows one.
     pub device: Option<String>,
@@ -260,6 +263,15 @@ pub enum Inbound {
         /// The state.
         state: ComposingState,
     },
+    /// The remote answer to the offer this side made when it accepted an invitation
+    /// that came without one (see [`Answer::description`]); in SIP, the ACK's SDP.
+    /// `None`: the remote party sent no usable answer (session-core then hangs up).
+    Answer {
+        /// The leg.
+        leg: LegId,
+        /// The answer.
+        answer: Option<SessionDescription>,
+    },
     /// The remote party ended the leg, or the transport lost it.
     Terminated {
         /// The leg.
@@ -279,6 +291,7 @@ impl Inbound {
             | Inbound::Update { leg, .. }
             | Inbound::Message { leg, .. }
             | Inbound::Composing { leg, .. }
+            | Inbound::Answer { leg, .. }
             | Inbound::Terminated { leg, .. } => *leg,
         }
     }

@@ -629,6 +629,57 @@ fn spawn_answer(
     });
 }
 
+/// The offer an acceptance carries when the invitation came without one: the
+/// channels the application attached to the inviter before accepting, or one audio
+/// channel. Kept until the answer comes ([`on_late_answer`]); meanwhile the participant
+/// counts as negotiating (a re-INVITE gets 491).
+pub(crate) async fn late_offer(
+    session: &Arc<SessionInner>,
+    participant: &Participant,
+) -> Result<SessionDescription, Error> {
+    {
+        let mut d = lock(&participant.inner.data);
+        if d.lines.is_empty() && d.new_channels.is_empty() {
+            d.new_channels
+                .push(MediaChannel::new(MediaType::Audio, MediaDirection::BOTH));
+        }
+    }
+    let offer = build_offer(session, participant).await?;
+    let mut d = lock(&participant.inner.data);
+    d.local_offer = Some(offer.clone());
+    d.negotiating = true;
+    Ok(offer)
+}
+
+/// The remote answer to a [`late_offer`]: applied to the streams; a missing or
+/// unusable one ends the call (RFC 3261 §13.3.1.4: an ACK without the answer is
+/// followed by a BYE).
+pub(crate) fn on_late_answer(
+    session: Session,
+    participant: Participant,
+    answer: Option<SessionDescription>,
+) {
+    let Some(offer) = lock(&participant.inner.data).local_offer.take() else {
+        debug!("an answer without an offer of ours: ignored");
+        return;
+    };
+    tokio::spawn(async move {
+        let applied = match &answer {
+            Some(answer) => apply_answer(&participant, &offer, Some(answer)).await,
+            None => Err(Error::Failed {
+                action: "negotiate media",
+                status: Status::with_text(StatusCode::NOT_ACCEPTABLE_HERE, "no answer"),
+                source: None,
+            }),
+        };
+        lock(&participant.inner.data).negotiating = false;
+        if let Err(e) = applied {
+            debug!(error = %e, "the answer to our offer is unusable: hanging up");
+            super::lifecycle::hang_up_unusable(&session.inner, &participant).await;
+        }
+    });
+}
+
 /// Closes the media streams of channels (in the background).
 pub(crate) fn close_streams(channels: &[MediaChannel]) {
     let streams: Vec<_> = channels

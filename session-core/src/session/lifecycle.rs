@@ -315,6 +315,39 @@ async fn hang_up(
     }
 }
 
+/// Hangs up a connected participant whose media could not be negotiated (the answer
+/// to our offer was missing or unusable): BYE, and 488 as the participant's status.
+pub(crate) async fn hang_up_unusable(session: &Arc<SessionInner>, participant: &Participant) {
+    let leg = participant.leg();
+    let connected = {
+        let mut p = lock(&participant.inner.data);
+        p.state == ParticipantState::Connected
+            && p.transition(
+                ParticipantState::Disconnecting,
+                StateChangeReason::Error,
+                None,
+            )
+            .is_ok()
+    };
+    if !connected {
+        return;
+    }
+    if let Ok(signaling) = session.signaling() {
+        if let Err(e) = signaling.terminate(leg, Reason::NotAcceptable).await {
+            debug!(%leg, error = %e, "terminate failed; treating the leg as ended");
+        }
+    }
+    fail_participant(
+        session,
+        participant,
+        StateChangeReason::Error,
+        Status::with_text(
+            StatusCode::NOT_ACCEPTABLE_HERE,
+            "no usable answer to our offer",
+        ),
+    );
+}
+
 pub(super) fn terminate(
     session: &Arc<SessionInner>,
     reason: Reason,

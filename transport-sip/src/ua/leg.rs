@@ -94,6 +94,9 @@ pub(crate) struct Leg {
     pub(crate) bye: Option<(TransactionKey, Done<()>)>,
     /// Set once session-core was told the leg ended (or it ended it).
     pub(crate) ended: bool,
+    /// An incoming INVITE came without SDP ("delayed offer", RFC 3261 §13.2.1): our 2xx
+    /// carries the offer and the ACK the answer, for session-core as `Inbound::Answer`.
+    pub(crate) late_offer: bool,
 }
 
 impl Leg {

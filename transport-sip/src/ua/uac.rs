@@ -201,6 +201,7 @@ impl Stack {
                 held_message: None,
                 bye: None,
                 ended: false,
+                late_offer: false,
             },
         );
     }

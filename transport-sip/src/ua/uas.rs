@@ -209,6 +209,11 @@ impl Stack {
                 conversation_id,
             ),
         );
+        if kind == LegKind::Call && offer_sdp.is_none() {
+            if let Some(l) = self.legs.get_mut(&leg) {
+                l.late_offer = true;
+            }
+        }
         if let Some(l) = self.legs.get_mut(&leg) {
             l.incoming_invite = Some(IncomingInvite { key, request });
         }
@@ -447,6 +452,15 @@ impl Stack {
                     .is_some_and(|p| request.cseq().is_some_and(|c| c.seq == p.cseq));
                 if acked {
                     l.pending_2xx = None;
+                    if std::mem::take(&mut l.late_offer) && !l.ended {
+                        // The answer to the offer our 2xx carried (RFC 3264 §5 via
+                        // RFC 3261 §13.2.1); without a usable one session-core hangs up.
+                        let answer = body::sdp_of_request(request)
+                            .and_then(|s| l.sdp.remote_description(&s).ok());
+                        let ep = l.ep;
+                        self.deliver(ep, Inbound::Answer { leg, answer });
+                        return;
+                    }
                     if l.ended {
                         // Hung up before the ACK: the BYE was waiting for it (§15).
                         let (done, _rx) = tokio::sync::oneshot::channel();
@@ -775,5 +789,6 @@ fn new_leg(
         held_message: None,
         bye: None,
         ended: false,
+        late_offer: false,
     }
 }
