@@ -101,6 +101,9 @@
 //!   bundled source. It uses `nasm` for its x86 assembly when found and otherwise builds
 //!   C only, about 3× slower — `tests/codecs.rs` fails when `nasm` is missing.
 //! - `hound`: WAV files.
+//! - `cpal` and `rtrb` (feature `audio-device`): audio capture and playback devices
+//!   (ALSA on Linux, so `libasound2-dev` at build time), and the lock-free ring between
+//!   their real-time callbacks and the engine (see the `device` module).
 //! - `tracing`: diagnostics (e.g. an H.264 encoder restarted for a new bitrate).
 //! - `session-core`, `tokio`, `async-trait`: the media contract the engine implements.
 //!
@@ -139,6 +142,8 @@
 //! ```
 
 pub mod codec;
+#[cfg(feature = "audio-device")]
+pub mod device;
 pub mod engine;
 pub mod frame;
 pub mod jitter;

@@ -1,0 +1,188 @@
+//! Real audio devices through `cpal` (ALSA on Linux), behind the `audio-device`
+//! feature: [`AudioCapture`] is an [`AudioSource`](crate::source::AudioSource) fed by a
+//! capture device, [`AudioPlayback`] an [`AudioSink`](crate::sink::AudioSink) feeding a
+//! playback device.
+//!
+//! **Real-time thread.** cpal calls back on the audio thread. The callbacks only move
+//! samples through a pre-allocated lock-free single-producer/single-consumer ring
+//! (`rtrb`): no lock, no allocation, no blocking there. A capture overrun (the ring
+//! full because nobody reads) drops the newest samples and counts them; a playback
+//! underrun plays silence and counts it. The stream itself lives on a thread of its
+//! own (a cpal stream may not move between threads), which ends when the source or
+//! sink is dropped.
+//!
+//! **Pacing.** The engine asks a source for 20 ms frames on its own clock. A capture
+//! source hands out what the device captured, padded with silence when the device is
+//! behind (counted as underrun samples), and skips the oldest samples when more than
+//! [`MAX_BACKLOG_MS`] wait, so latency stays bounded whatever the drift between the
+//! two clocks.
+//!
+//! Devices are named as cpal lists them ([`input_devices`], [`output_devices`]); `None`
+//! means the host's default. A missing device is a [`DeviceError`] that names the
+//! devices there are.
+
+mod capture;
+mod playback;
+
+pub use capture::AudioCapture;
+pub use playback::AudioPlayback;
+
+use cpal::traits::{DeviceTrait, HostTrait};
+
+/// Most audio a capture source keeps waiting before it drops the oldest, in ms.
+pub const MAX_BACKLOG_MS: u32 = 200;
+
+/// Why a device could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// No device of that name (or no default device).
+    #[error("no audio {direction} device {name}; available: {}", available_list(.available))]
+    NotFound {
+        /// "capture" or "playback".
+        direction: &'static str,
+        /// The name asked for, or "(default)".
+        name: String,
+        /// The devices there are.
+        available: Vec<String>,
+    },
+    /// The device exists but refused the stream.
+    #[error("audio device {name}: {reason}")]
+    Stream {
+        /// The device's name.
+        name: String,
+        /// What cpal reported.
+        reason: String,
+    },
+}
+
+fn available_list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Names of the capture devices of the default host.
+pub fn input_devices() -> Vec<String> {
+    cpal::default_host()
+        .input_devices()
+        .map(|ds| ds.filter_map(|d| d.name().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Names of the playback devices of the default host.
+pub fn output_devices() -> Vec<String> {
+    cpal::default_host()
+        .output_devices()
+        .map(|ds| ds.filter_map(|d| d.name().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// The device called `name` (or the default one) among `devices`.
+fn find(
+    direction: &'static str,
+    name: Option<&str>,
+    default: Option<cpal::Device>,
+    devices: Vec<cpal::Device>,
+) -> Result<cpal::Device, DeviceError> {
+    let found = match name {
+        None => default,
+        Some(n) => devices
+            .iter()
+            .find(|d| d.name().is_ok_and(|dn| dn == n))
+            .cloned(),
+    };
+    found.ok_or_else(|| DeviceError::NotFound {
+        direction,
+        name: name.unwrap_or("(default)").to_owned(),
+        available: devices.iter().filter_map(|d| d.name().ok()).collect(),
+    })
+}
+
+/// Runs `build` (which makes and starts a cpal stream) on a thread of its own that
+/// keeps the stream until the returned guard is dropped.
+fn stream_thread(
+    build: impl FnOnce() -> Result<cpal::Stream, DeviceError> + Send + 'static,
+) -> Result<StreamGuard, DeviceError> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("ucc-audio-device".into())
+        .spawn(move || match build() {
+            Ok(stream) => {
+                let _ = ready_tx.send(Ok(()));
+                // Until the guard drops its sender.
+                let _ = stop_rx.recv();
+                drop(stream);
+            }
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+            }
+        })
+        .map_err(|e| DeviceError::Stream {
+            name: "(thread)".into(),
+            reason: e.to_string(),
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(StreamGuard {
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => Err(DeviceError::Stream {
+            name: "(thread)".into(),
+            reason: "the audio thread ended early".into(),
+        }),
+    }
+}
+
+/// Stops a device stream's thread when dropped.
+#[derive(Debug)]
+struct StreamGuard {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// cpal's f32 sample as i16.
+fn to_i16(s: f32) -> i16 {
+    // The cast saturates; the product of a sample in [-1, 1] fits.
+    #[allow(clippy::cast_possible_truncation)]
+    let v = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
+    v
+}
+
+/// i16 as cpal's f32 sample.
+fn to_f32(s: i16) -> f32 {
+    f32::from(s) / 32768.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_conversion_round_trips_and_saturates() {
+        for s in [i16::MIN + 1, -1000, 0, 1000, i16::MAX] {
+            assert!(
+                (i32::from(to_i16(to_f32(s))) - i32::from(s)).abs() <= 1,
+                "{s}"
+            );
+        }
+        assert_eq!(to_i16(2.0), i16::MAX);
+        assert_eq!(to_i16(-2.0), -i16::MAX);
+    }
+}
