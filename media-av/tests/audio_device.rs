@@ -47,6 +47,15 @@ fn null_default() {
     });
 }
 
+/// Waits (at most 5 s) until `done`; `state` says what was seen on failure.
+fn wait_until(done: impl Fn() -> bool, state: impl Fn() -> String) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(5), "{}", state());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn require_null(devices: &[String]) {
     assert!(
         devices.iter().any(|d| d == NULL),
@@ -61,15 +70,10 @@ fn capture_delivers_20ms_frames_of_what_the_device_captured() {
     let mut capture = AudioCapture::open(Some(NULL), 48_000, 1).unwrap();
     assert_eq!((capture.sample_rate(), capture.channels()), (48_000, 1));
     // The device callback fills the ring.
-    let started = Instant::now();
-    while capture.stats().captured < 48_000 / 5 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            capture.stats()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        || capture.stats().captured >= 48_000 / 5,
+        || format!("{:?}", capture.stats()),
+    );
     let mut timestamps = Vec::new();
     for _ in 0..5 {
         let frame = capture.next_frame().unwrap().unwrap();
@@ -92,15 +96,10 @@ fn capture_keeps_its_backlog_bounded() {
     require_null(&input_devices());
     let mut capture = AudioCapture::open(Some(NULL), 8_000, 1).unwrap();
     // Nobody reads until more than the 200 ms backlog piled up.
-    let started = Instant::now();
-    while capture.stats().captured < 8_000 * 6 / 10 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            capture.stats()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        || capture.stats().captured >= 8_000 * 6 / 10,
+        || format!("{:?}", capture.stats()),
+    );
     let frame = capture.next_frame().unwrap().unwrap();
     assert_eq!(frame.samples().len(), 160);
     let stats = capture.stats();
@@ -120,15 +119,10 @@ fn playback_hands_written_frames_to_the_device() {
         let frame = AudioFrame::new(vec![1000i16; 960], 48_000, 1, Timestamp(i * 960)).unwrap();
         playback.write_frame(&frame).unwrap();
     }
-    let started = Instant::now();
-    while playback.stats().played < 9_600 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            playback.stats()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        || playback.stats().played >= 9_600,
+        || format!("{:?}", playback.stats()),
+    );
     assert_eq!(playback.stats().played, 9_600);
     assert_eq!(playback.stats().dropped, 0);
     // A frame in another format is refused, not played.
