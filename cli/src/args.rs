@@ -115,6 +115,15 @@ pub(crate) struct AgentArgs {
     /// Send every received instant message back to its sender.
     #[arg(long)]
     pub(crate) echo: bool,
+    /// Send what this capture device records (`default`: the system's default) instead
+    /// of the tone (`--echo` takes precedence, then this, then `--play`).
+    #[cfg(feature = "audio-device")]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) capture_device: Option<String>,
+    /// Play received audio on this playback device (`default`: the system's default).
+    #[cfg(feature = "audio-device")]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) playback_device: Option<String>,
 }
 
 /// Flags of `ucc call`.

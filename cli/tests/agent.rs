@@ -95,6 +95,11 @@ struct Agent {
 
 impl Agent {
     fn start(args: &[&str]) -> Agent {
+        Agent::start_env(args, &[])
+    }
+
+    /// Starts an agent with extra environment variables.
+    fn start_env(args: &[&str], env: &[(&str, &str)]) -> Agent {
         let mut all = vec!["agent"];
         if !args.contains(&"--max-duration") {
             all.extend_from_slice(&["--max-duration", "60s"]);
@@ -103,6 +108,7 @@ impl Agent {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ucc"))
             .args(&all)
             .env_remove("UCC_PASSWORD")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -782,4 +788,77 @@ fn a_stopping_agent_hangs_up_its_calls() {
         "the call ended when the agent stopped, not at --duration"
     );
     agent.wait_for("hung up call");
+}
+
+/// ALSA configuration for the device tests: ALSA's own, then `default` = the null
+/// plugin (captures silence, discards playback), so the devices run for real on a
+/// machine without a sound card. Returns the `ALSA_CONFIG_PATH` value.
+#[cfg(feature = "audio-device")]
+fn null_alsa(dir: &Path) -> String {
+    const ALSA_CONF: &str = "/usr/share/alsa/alsa.conf";
+    assert!(
+        Path::new(ALSA_CONF).exists(),
+        "{ALSA_CONF} is missing: install libasound2 (scripts/test does)"
+    );
+    let conf = dir.join("null-default.conf");
+    std::fs::write(&conf, "pcm.!default { type null }\n").unwrap();
+    format!("{ALSA_CONF}:{}", conf.display())
+}
+
+#[cfg(feature = "audio-device")]
+#[test]
+fn agent_sends_from_a_capture_device_and_plays_on_a_playback_device() {
+    let dir = temp_dir("devices");
+    let alsa = null_alsa(&dir);
+    let mut agent = Agent::start_env(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--auto-answer",
+            "--capture-device",
+            "default",
+            "--playback-device",
+            "default",
+        ],
+        &[("ALSA_CONFIG_PATH", &alsa)],
+    );
+    let out = ucc(&["call", &agent.uri, "--duration", "1s", "--json"]);
+    assert_ok(&out, "call the device agent");
+    let result: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    // What the agent sent came from its capture device (silence from the null plugin).
+    assert!(
+        result["packets_received"].as_u64().unwrap() > 10,
+        "{result}"
+    );
+    agent.wait_for("ended call");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(feature = "audio-device")]
+#[test]
+fn a_missing_audio_device_is_a_setup_error() {
+    let dir = temp_dir("nodevice");
+    let alsa = null_alsa(&dir);
+    let out = ucc_env(
+        &[
+            "agent",
+            "--listen",
+            "127.0.0.1:0",
+            "--capture-device",
+            "no-such-mic",
+        ],
+        &[("ALSA_CONFIG_PATH", &alsa)],
+    );
+    // alsa-lib itself prints a line per PCM it probes (pipewire, pulse, ...) on stderr;
+    // ours is the last line.
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("ucc: ")
+            && last.contains("no audio capture device no-such-mic; available: default"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

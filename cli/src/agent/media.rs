@@ -28,6 +28,43 @@ pub(crate) struct MediaOptions<'a> {
     pub(crate) echo: bool,
     /// Print a `recorded <path> (<seconds> s)` line for each file written.
     pub(crate) announce: bool,
+    /// Send what this capture device records (`default`: the default device); after
+    /// `echo`, before `play`. Only with the `audio-device` feature.
+    pub(crate) capture_device: Option<&'a str>,
+    /// Play received audio on this device (`default`: the default device).
+    pub(crate) playback_device: Option<&'a str>,
+}
+
+/// A device name as media-av takes it: `default` means the system's default.
+#[cfg(feature = "audio-device")]
+fn device_name(name: &str) -> Option<&str> {
+    (name != "default").then_some(name)
+}
+
+/// Checks now that the devices asked for open, so a wrong name is a setup error at
+/// start rather than silence later.
+#[cfg(feature = "audio-device")]
+fn check_devices(options: &MediaOptions<'_>) -> Result<(), CliError> {
+    use media_av::device::{AudioCapture, AudioPlayback};
+    if let Some(name) = options.capture_device {
+        AudioCapture::open(device_name(name), 48_000, 1)
+            .map_err(|e| CliError::Setup(format!("--capture-device: {e}")))?;
+    }
+    if let Some(name) = options.playback_device {
+        AudioPlayback::open(device_name(name), 48_000, 1)
+            .map_err(|e| CliError::Setup(format!("--playback-device: {e}")))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "audio-device"))]
+fn check_devices(options: &MediaOptions<'_>) -> Result<(), CliError> {
+    match options.capture_device.or(options.playback_device) {
+        Some(_) => Err(CliError::Usage(
+            "audio devices need ucc built with the audio-device feature".into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// At most this much audio waits in the echo buffer (older samples are dropped).
@@ -35,6 +72,7 @@ const ECHO_MAX_SECONDS: usize = 1;
 
 /// An engine for `options`.
 pub(crate) fn engine(options: &MediaOptions<'_>) -> Result<Arc<AvEngine>, CliError> {
+    check_devices(options)?;
     let mut config = EngineConfig::new();
     let echo = options.echo.then(Echo::default);
     if let Some(echo) = &echo {
@@ -47,6 +85,8 @@ pub(crate) fn engine(options: &MediaOptions<'_>) -> Result<Arc<AvEngine>, CliErr
                 timestamp: 0,
             }) as Box<dyn AudioSource>)
         }));
+    } else if let Some(name) = capture(options) {
+        config = config.audio_source(name);
     } else if let Some(path) = options.play {
         // Checked now, so a wrong file is an error at start rather than silence later.
         WavSource::open(path)
@@ -79,10 +119,14 @@ pub(crate) fn engine(options: &MediaOptions<'_>) -> Result<Arc<AvEngine>, CliErr
         }
         None => None,
     };
-    if record.is_some() || echo.is_some() {
+    let playback = options.playback_device.map(str::to_owned);
+    if record.is_some() || echo.is_some() || playback.is_some() {
         config = config.audio_sink(Arc::new(move |info: &PipelineInfo| {
             debug_assert_eq!(info.media_type, MediaType::Audio);
             Box::new(Tap {
+                playback: playback
+                    .as_deref()
+                    .and_then(|name| open_playback(name, info)),
                 recorder: record.as_ref().map(|(dir, counter, announce)| Recorder {
                     dir: dir.clone(),
                     counter: counter.clone(),
@@ -106,6 +150,46 @@ struct Echo(Arc<Mutex<(u32, u16, VecDeque<i16>)>>);
 struct Tap {
     recorder: Option<Recorder>,
     echo: Option<Echo>,
+    playback: Option<Box<dyn AudioSink>>,
+}
+
+/// The capture source factory for `--capture-device`.
+#[cfg(feature = "audio-device")]
+fn capture(options: &MediaOptions<'_>) -> Option<media_av::engine::AudioSourceFactory> {
+    let name = options.capture_device?.to_owned();
+    Some(Arc::new(move |info: &PipelineInfo| {
+        let capture = media_av::device::AudioCapture::open(
+            device_name(&name),
+            info.sample_rate,
+            info.channels,
+        )
+        .map_err(|e| SourceError::Io(std::io::Error::other(e.to_string())))?;
+        Ok(Box::new(capture) as Box<dyn AudioSource>)
+    }))
+}
+
+#[cfg(not(feature = "audio-device"))]
+fn capture(_: &MediaOptions<'_>) -> Option<media_av::engine::AudioSourceFactory> {
+    None
+}
+
+/// The playback device for one received stream; a device that fails to open is
+/// reported once and the stream is not played.
+#[cfg(feature = "audio-device")]
+fn open_playback(name: &str, info: &PipelineInfo) -> Option<Box<dyn AudioSink>> {
+    match media_av::device::AudioPlayback::open(device_name(name), info.sample_rate, info.channels)
+    {
+        Ok(p) => Some(Box::new(p)),
+        Err(e) => {
+            eprintln!("ucc: --playback-device: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "audio-device"))]
+fn open_playback(_: &str, _: &PipelineInfo) -> Option<Box<dyn AudioSink>> {
+    None
 }
 
 impl AudioSink for Tap {
@@ -119,6 +203,9 @@ impl AudioSink for Tap {
                 ECHO_MAX_SECONDS * frame.sample_rate() as usize * usize::from(frame.channels());
             let excess = g.2.len().saturating_sub(max);
             g.2.drain(..excess);
+        }
+        if let Some(p) = &mut self.playback {
+            p.write_frame(frame)?;
         }
         match &mut self.recorder {
             Some(r) => r.write_frame(frame),

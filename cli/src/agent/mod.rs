@@ -29,11 +29,20 @@ pub(crate) async fn run(cmd: AgentCommand) -> Result<(), CliError> {
         _ => SIP_PORT,
     })?;
     let agent = Arc::new(settings.agent.clone());
+    #[cfg(feature = "audio-device")]
+    let devices = (
+        cmd.agent.capture_device.as_deref(),
+        cmd.agent.playback_device.as_deref(),
+    );
+    #[cfg(not(feature = "audio-device"))]
+    let devices = (None, None);
     let engine = media::engine(&media::MediaOptions {
         play: agent.play.as_deref(),
         record: agent.record.as_deref(),
         echo: agent.echo,
         announce: true,
+        capture_device: devices.0,
+        playback_device: devices.1,
     })?;
     let ua = Ua::start(&settings, engine).await?;
     let mut incoming = ua
