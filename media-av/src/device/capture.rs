@@ -3,10 +3,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{SampleFormat, SampleRate, StreamConfig};
+use cpal::SampleFormat;
+use cpal::traits::DeviceTrait;
 
-use super::{DeviceError, MAX_BACKLOG_MS, StreamGuard, find, stream_thread, to_i16};
+use super::{
+    DeviceError, Direction, MAX_BACKLOG_MS, StreamGuard, on_stream_error, open_device, start,
+    to_i16,
+};
 use crate::frame::AudioFrame;
 use crate::rtp::Timestamp;
 use crate::source::{AudioSource, SourceError};
@@ -64,39 +67,21 @@ impl AudioCapture {
     /// [`DeviceError::NotFound`] (with the devices there are) or
     /// [`DeviceError::Stream`] when the device refuses the format.
     pub fn open(name: Option<&str>, rate: u32, channels: u16) -> Result<Self, DeviceError> {
-        let host = cpal::default_host();
-        let devices = host
-            .input_devices()
-            .map(Iterator::collect)
-            .unwrap_or_default();
-        let device = find("capture", name, host.default_input_device(), devices)?;
-        let device_name = device.name().unwrap_or_else(|_| "(unnamed)".into());
+        let device = open_device(Direction::Capture, name)?;
         // One second of room: the ring never fills while the engine reads.
         let capacity = rate as usize * usize::from(channels);
         let (mut producer, consumer) = rtrb::RingBuffer::new(capacity.max(1));
         let counters = Arc::new(Counters::default());
         let seen = counters.clone();
-        let format = device
-            .default_input_config()
-            .map(|c| c.sample_format())
-            .unwrap_or(SampleFormat::I16);
-        let config = StreamConfig {
+        // Real-time callbacks: push into the ring, count; nothing else.
+        let guard = start(
+            Direction::Capture,
+            device,
+            rate,
             channels,
-            sample_rate: SampleRate(rate),
-            buffer_size: cpal::BufferSize::Default,
-        };
-        let stream_name = device_name.clone();
-        let guard = stream_thread(move || {
-            let failed = |e: &dyn std::fmt::Display| DeviceError::Stream {
-                name: stream_name.clone(),
-                reason: e.to_string(),
-            };
-            let on_error =
-                |e: cpal::StreamError| tracing::debug!(error = %e, "capture stream error");
-            // Real-time callbacks: push into the ring, count; nothing else.
-            let stream = match format {
+            move |device, config, format| match format {
                 SampleFormat::F32 => device.build_input_stream(
-                    &config,
+                    config,
                     move |data: &[f32], _: &cpal::InputCallbackInfo| {
                         let mut dropped = 0;
                         for &s in data {
@@ -108,25 +93,22 @@ impl AudioCapture {
                             .fetch_add(data.len() as u64, Ordering::Relaxed);
                         seen.overrun.fetch_add(dropped, Ordering::Relaxed);
                     },
-                    on_error,
+                    on_stream_error,
                     None,
                 ),
                 _ => device.build_input_stream(
-                    &config,
+                    config,
                     move |data: &[i16], _: &cpal::InputCallbackInfo| {
                         let (_, rest) = producer.push_partial_slice(data);
                         seen.captured
                             .fetch_add(data.len() as u64, Ordering::Relaxed);
                         seen.overrun.fetch_add(rest.len() as u64, Ordering::Relaxed);
                     },
-                    on_error,
+                    on_stream_error,
                     None,
                 ),
-            }
-            .map_err(|e| failed(&e))?;
-            stream.play().map_err(|e| failed(&e))?;
-            Ok(stream)
-        })?;
+            },
+        )?;
         Ok(Self {
             ring: consumer,
             rate,

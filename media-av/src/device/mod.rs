@@ -27,7 +27,7 @@ mod playback;
 pub use capture::AudioCapture;
 pub use playback::AudioPlayback;
 
-use cpal::traits::{DeviceTrait, HostTrait};
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 /// Most audio a capture source keeps waiting before it drops the oldest, in ms.
 pub const MAX_BACKLOG_MS: u32 = 200;
@@ -80,13 +80,39 @@ pub fn output_devices() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The device called `name` (or the default one) among `devices`.
-fn find(
-    direction: &'static str,
-    name: Option<&str>,
-    default: Option<cpal::Device>,
-    devices: Vec<cpal::Device>,
-) -> Result<cpal::Device, DeviceError> {
+/// Which way a device carries audio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    Capture,
+    Playback,
+}
+
+impl Direction {
+    fn word(self) -> &'static str {
+        match self {
+            Direction::Capture => "capture",
+            Direction::Playback => "playback",
+        }
+    }
+}
+
+/// The `direction` device called `name` (or the default one) of the default host.
+fn open_device(direction: Direction, name: Option<&str>) -> Result<cpal::Device, DeviceError> {
+    let host = cpal::default_host();
+    let (default, devices): (_, Vec<cpal::Device>) = match direction {
+        Direction::Capture => (
+            host.default_input_device(),
+            host.input_devices()
+                .map(Iterator::collect)
+                .unwrap_or_default(),
+        ),
+        Direction::Playback => (
+            host.default_output_device(),
+            host.output_devices()
+                .map(Iterator::collect)
+                .unwrap_or_default(),
+        ),
+    };
     let found = match name {
         None => default,
         Some(n) => devices
@@ -95,9 +121,54 @@ fn find(
             .cloned(),
     };
     found.ok_or_else(|| DeviceError::NotFound {
-        direction,
+        direction: direction.word(),
         name: name.unwrap_or("(default)").to_owned(),
         available: devices.iter().filter_map(|d| d.name().ok()).collect(),
+    })
+}
+
+/// Logs an error a running device stream reports (cpal's thread; error path only).
+fn on_stream_error(e: cpal::StreamError) {
+    tracing::debug!(error = %e, "audio device stream error");
+}
+
+/// Builds (with `build`, given the device's native sample format) and starts a
+/// `rate` Hz × `channels` stream on `device`, kept by its own thread until the
+/// returned guard drops.
+fn start(
+    direction: Direction,
+    device: cpal::Device,
+    rate: u32,
+    channels: u16,
+    build: impl FnOnce(
+        &cpal::Device,
+        &cpal::StreamConfig,
+        cpal::SampleFormat,
+    ) -> Result<cpal::Stream, cpal::BuildStreamError>
+    + Send
+    + 'static,
+) -> Result<StreamGuard, DeviceError> {
+    let native = match direction {
+        Direction::Capture => device.default_input_config(),
+        Direction::Playback => device.default_output_config(),
+    };
+    let format = native
+        .map(|c| c.sample_format())
+        .unwrap_or(cpal::SampleFormat::I16);
+    let config = cpal::StreamConfig {
+        channels,
+        sample_rate: cpal::SampleRate(rate),
+        buffer_size: cpal::BufferSize::Default,
+    };
+    let name = device.name().unwrap_or_else(|_| "(unnamed)".into());
+    stream_thread(move || {
+        let failed = |e: &dyn std::fmt::Display| DeviceError::Stream {
+            name: name.clone(),
+            reason: e.to_string(),
+        };
+        let stream = build(&device, &config, format).map_err(|e| failed(&e))?;
+        stream.play().map_err(|e| failed(&e))?;
+        Ok(stream)
     })
 }
 

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{SampleFormat, SampleRate, StreamConfig};
+use cpal::SampleFormat;
+use cpal::traits::DeviceTrait;
 
-use super::{DeviceError, StreamGuard, find, stream_thread, to_f32};
+use super::{DeviceError, Direction, StreamGuard, on_stream_error, open_device, start, to_f32};
 use crate::frame::AudioFrame;
 use crate::sink::{AudioSink, SinkError};
 
@@ -56,39 +56,21 @@ impl AudioPlayback {
     /// [`DeviceError::NotFound`] (with the devices there are) or
     /// [`DeviceError::Stream`] when the device refuses the format.
     pub fn open(name: Option<&str>, rate: u32, channels: u16) -> Result<Self, DeviceError> {
-        let host = cpal::default_host();
-        let devices = host
-            .output_devices()
-            .map(Iterator::collect)
-            .unwrap_or_default();
-        let device = find("playback", name, host.default_output_device(), devices)?;
-        let device_name = device.name().unwrap_or_else(|_| "(unnamed)".into());
+        let device = open_device(Direction::Playback, name)?;
         // Half a second of room between the engine and the device.
         let capacity = (rate as usize * usize::from(channels) / 2).max(1);
         let (producer, mut consumer) = rtrb::RingBuffer::<i16>::new(capacity);
         let counters = Arc::new(Counters::default());
         let seen = counters.clone();
-        let format = device
-            .default_output_config()
-            .map(|c| c.sample_format())
-            .unwrap_or(SampleFormat::I16);
-        let config = StreamConfig {
+        // Real-time callbacks: pop from the ring, silence for what is missing.
+        let guard = start(
+            Direction::Playback,
+            device,
+            rate,
             channels,
-            sample_rate: SampleRate(rate),
-            buffer_size: cpal::BufferSize::Default,
-        };
-        let stream_name = device_name.clone();
-        let guard = stream_thread(move || {
-            let failed = |e: &dyn std::fmt::Display| DeviceError::Stream {
-                name: stream_name.clone(),
-                reason: e.to_string(),
-            };
-            let on_error =
-                |e: cpal::StreamError| tracing::debug!(error = %e, "playback stream error");
-            // Real-time callbacks: pop from the ring, silence for what is missing.
-            let stream = match format {
+            move |device, config, format| match format {
                 SampleFormat::F32 => device.build_output_stream(
-                    &config,
+                    config,
                     move |out: &mut [f32], _: &cpal::OutputCallbackInfo| {
                         let mut played = 0u64;
                         for o in out.iter_mut() {
@@ -104,11 +86,11 @@ impl AudioPlayback {
                         seen.underrun
                             .fetch_add(out.len() as u64 - played, Ordering::Relaxed);
                     },
-                    on_error,
+                    on_stream_error,
                     None,
                 ),
                 _ => device.build_output_stream(
-                    &config,
+                    config,
                     move |out: &mut [i16], _: &cpal::OutputCallbackInfo| {
                         let (filled, rest) = consumer.pop_partial_slice(out);
                         let played = filled.len() as u64;
@@ -117,14 +99,11 @@ impl AudioPlayback {
                         seen.underrun
                             .fetch_add(rest.len() as u64, Ordering::Relaxed);
                     },
-                    on_error,
+                    on_stream_error,
                     None,
                 ),
-            }
-            .map_err(|e| failed(&e))?;
-            stream.play().map_err(|e| failed(&e))?;
-            Ok(stream)
-        })?;
+            },
+        )?;
         Ok(Self {
             ring: producer,
             rate,
