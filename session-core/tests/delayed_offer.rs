@@ -4,6 +4,10 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
+
+use common::Scripted;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,84 +15,15 @@ use async_trait::async_trait;
 use session_core::contract::media::{
     MediaEngine, MediaStream, NegotiatedStream, StreamRequest, StreamStats,
 };
-use session_core::contract::signaling::{
-    Answer, ComposingState, Inbound, Invite, LegId, LocalIdentity, Message, Progress, Reply,
-    SignalingEndpoint, SignalingTransport,
-};
+use session_core::contract::signaling::{Inbound, Invite, LegId, Reply};
 use session_core::description::{Codec, MediaAddress, MediaDescription, SessionDescription};
-use session_core::error::{MediaError, SignalingError};
+use session_core::error::MediaError;
 use session_core::{
-    EndpointConfig, MediaDirection, MediaType, ParticipantState, Platform, Reason, Scheme,
-    SessionType, StatusCode, Uri,
+    EndpointConfig, MediaDirection, MediaType, ParticipantState, Platform, Reason, SessionType,
+    StatusCode, Uri,
 };
-use tokio::sync::mpsc;
 
 const STEP: Duration = Duration::from_secs(5);
-
-/// A transport whose inbound channel the test drives; it records hang-ups.
-#[derive(Debug, Default, Clone)]
-struct Scripted {
-    inbound: Arc<Mutex<Option<mpsc::Sender<Inbound>>>>,
-    terminated: Arc<Mutex<Vec<(LegId, Reason)>>>,
-}
-
-#[derive(Debug)]
-struct ScriptedEndpoint(Scripted);
-
-#[async_trait]
-impl SignalingTransport for Scripted {
-    fn name(&self) -> &str {
-        "scripted"
-    }
-    fn schemes(&self) -> &[Scheme] {
-        &[Scheme::Sip]
-    }
-    async fn attach(
-        &self,
-        _identity: LocalIdentity,
-        inbound: mpsc::Sender<Inbound>,
-    ) -> Result<Arc<dyn SignalingEndpoint>, SignalingError> {
-        *self.inbound.lock().unwrap() = Some(inbound);
-        Ok(Arc::new(ScriptedEndpoint(self.clone())))
-    }
-}
-
-#[async_trait]
-impl SignalingEndpoint for ScriptedEndpoint {
-    async fn register(&self) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn unregister(&self) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn invite(&self, _leg: LegId, _invite: Invite) -> Result<Answer, SignalingError> {
-        Ok(Answer::default())
-    }
-    async fn cancel(&self, _leg: LegId) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn progress(&self, _leg: LegId, _p: Progress) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn update(
-        &self,
-        _leg: LegId,
-        offer: SessionDescription,
-    ) -> Result<SessionDescription, SignalingError> {
-        Ok(offer)
-    }
-    async fn message(&self, _leg: LegId, _m: Message) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn composing(&self, _leg: LegId, _s: ComposingState) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn terminate(&self, leg: LegId, reason: Reason) -> Result<(), SignalingError> {
-        self.0.terminated.lock().unwrap().push((leg, reason));
-        Ok(())
-    }
-    async fn shutdown(&self) {}
-}
 
 /// A media engine that records what is applied to its streams.
 #[derive(Debug, Default)]

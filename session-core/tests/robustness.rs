@@ -2,23 +2,19 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
-use std::sync::{Arc, Mutex};
+mod common;
 
-use async_trait::async_trait;
+use common::Scripted;
+
 use bytes::Bytes;
-use session_core::contract::signaling::{
-    Answer, ComposingState, Inbound, Invite, LegId, LocalIdentity, Message, Progress, Reply,
-    SignalingEndpoint, SignalingTransport,
-};
+use session_core::contract::signaling::{Inbound, Invite, LegId, Message, Progress, Reply};
 use session_core::description::SessionDescription;
-use session_core::error::SignalingError;
 use session_core::events::ParticipantEvent;
 use session_core::memory::MemoryNetwork;
 use session_core::{
-    COMPOSING_TIMEOUT, Context, EndpointConfig, ParticipantState, Platform, Reason, Scheme,
-    SessionType, StatusCode, Uri,
+    COMPOSING_TIMEOUT, Context, EndpointConfig, ParticipantState, Platform, SessionType,
+    StatusCode, Uri,
 };
-use tokio::sync::mpsc;
 
 fn uri(s: &str) -> Uri {
     Uri::parse(s).unwrap()
@@ -66,69 +62,6 @@ async fn remote_composing_turns_idle_without_a_refresh() {
         "idle only after the timeout"
     );
     assert!(started.elapsed() < COMPOSING_TIMEOUT + std::time::Duration::from_secs(1));
-}
-
-/// A transport whose inbound channel the test drives directly.
-#[derive(Debug, Default, Clone)]
-struct Scripted {
-    inbound: Arc<Mutex<Option<mpsc::Sender<Inbound>>>>,
-}
-
-#[derive(Debug)]
-struct ScriptedEndpoint;
-
-#[async_trait]
-impl SignalingTransport for Scripted {
-    fn name(&self) -> &str {
-        "scripted"
-    }
-    fn schemes(&self) -> &[Scheme] {
-        &[Scheme::Sip]
-    }
-    async fn attach(
-        &self,
-        _identity: LocalIdentity,
-        inbound: mpsc::Sender<Inbound>,
-    ) -> Result<Arc<dyn SignalingEndpoint>, SignalingError> {
-        *self.inbound.lock().unwrap() = Some(inbound);
-        Ok(Arc::new(ScriptedEndpoint))
-    }
-}
-
-#[async_trait]
-impl SignalingEndpoint for ScriptedEndpoint {
-    async fn register(&self) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn unregister(&self) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn invite(&self, _leg: LegId, _invite: Invite) -> Result<Answer, SignalingError> {
-        Ok(Answer::default())
-    }
-    async fn cancel(&self, _leg: LegId) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn progress(&self, _leg: LegId, _p: Progress) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn update(
-        &self,
-        _leg: LegId,
-        offer: SessionDescription,
-    ) -> Result<SessionDescription, SignalingError> {
-        Ok(offer)
-    }
-    async fn message(&self, _leg: LegId, _m: Message) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn composing(&self, _leg: LegId, _s: ComposingState) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn terminate(&self, _leg: LegId, _r: Reason) -> Result<(), SignalingError> {
-        Ok(())
-    }
-    async fn shutdown(&self) {}
 }
 
 #[tokio::test]
