@@ -18,8 +18,13 @@
 //! unknown parameters survive a proxy. Headers keep their received order; comma lists of
 //! Via, Contact, Route and Record-Route become one [`Header`] per value.
 //!
-//! Known headers are parsed eagerly: a message that parses has a valid Via, From, To,
-//! Call-ID and CSeq (RFC 3261 §8.1.1), and protocol logic never reads header strings.
+//! The core headers are parsed eagerly: a message that parses has a valid Via, From,
+//! To, Call-ID and CSeq (RFC 3261 §8.1.1), and Contact, Content-Length, Max-Forwards,
+//! Expires and Date are valid where present. Every other known header (Route, Allow,
+//! Supported, the authentication headers, …) is typed the first time it is read
+//! ([`Headers`]); one that turns out malformed reads as [`Header::Other`] with its raw
+//! text instead of failing a message whose routing does not depend on it. Protocol logic
+//! never reads header strings.
 //!
 //! # Errors vs panics
 //!

@@ -41,7 +41,12 @@ impl Text {
         let len = end - start;
         if len <= INLINE_CAP {
             let mut buf = [0; INLINE_CAP];
-            buf[..len].copy_from_slice(&src[start..end]);
+            match src.get(start..start + INLINE_CAP) {
+                // A fixed-size copy is a few vector moves where a variable one is a
+                // `memcpy` call; the bytes past `len` are never read.
+                Some(window) => buf.copy_from_slice(window),
+                None => buf[..len].copy_from_slice(&src[start..end]),
+            }
             // `len <= INLINE_CAP < 256`, so the cast is lossless.
             Text(Repr::Inline {
                 len: len as u8,

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use bytes::Bytes;
 
 use crate::parse::Span;
-use crate::parse::chars::{is_param, is_password, is_uri_header, is_uric, is_user};
+use crate::parse::chars::{is_host, is_param, is_password, is_uri_header, is_uric, is_user};
 use crate::parse::params::Params;
 use crate::text::{Text, ascii};
 use crate::{ParseLimits, UriError};
@@ -215,7 +215,7 @@ impl Uri {
                 .split(|&c| c == b'&')
                 .filter(|h| !h.is_empty())
                 .map(|h| {
-                    let (n, v) = match memchr::memchr(b'=', h) {
+                    let (n, v) = match crate::parse::scan::find(b'=', h) {
                         Some(eq) => (&h[..eq], &h[eq + 1..]),
                         None => (h, &b""[..]),
                     };
@@ -256,7 +256,7 @@ pub fn unescape(b: &[u8]) -> Cow<'_, [u8]> {
 
 fn check_escapes(b: &[u8]) -> Result<(), UriError> {
     let mut i = 0;
-    while let Some(p) = memchr::memchr(b'%', &b[i..]) {
+    while let Some(p) = crate::parse::scan::find(b'%', &b[i..]) {
         let at = i + p;
         let ok = b.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
             && b.get(at + 2).is_some_and(u8::is_ascii_hexdigit);
@@ -283,7 +283,7 @@ pub(crate) fn parse_uri(
 
 fn parse_parts(b: &[u8], max_params: usize) -> Result<Uri, UriError> {
     // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-    let colon = memchr::memchr(b':', b).ok_or(UriError::Scheme)?;
+    let colon = crate::parse::scan::find(b':', b).ok_or(UriError::Scheme)?;
     let scheme_bytes = &b[..colon];
     if !scheme_bytes.first().is_some_and(u8::is_ascii_alphabetic)
         || !scheme_bytes
@@ -333,9 +333,9 @@ fn parse_parts(b: &[u8], max_params: usize) -> Result<Uri, UriError> {
         }
         Scheme::Sip | Scheme::Sips => {
             // userinfo: '@' appears nowhere else in a SIP URI, so the first one ends it.
-            if let Some(at) = memchr::memchr(b'@', &b[pos..]) {
+            if let Some(at) = crate::parse::scan::find(b'@', &b[pos..]) {
                 let info = &b[pos..pos + at];
-                let (user, pass) = match memchr::memchr(b':', info) {
+                let (user, pass) = match crate::parse::scan::find(b':', info) {
                     Some(c) => (&info[..c], Some(&info[c + 1..])),
                     None => (info, None),
                 };
@@ -356,7 +356,7 @@ fn parse_parts(b: &[u8], max_params: usize) -> Result<Uri, UriError> {
             }
             // hostport
             if b.get(pos) == Some(&b'[') {
-                let close = memchr::memchr(b']', &b[pos..]).ok_or(UriError::Host)?;
+                let close = crate::parse::scan::find(b']', &b[pos..]).ok_or(UriError::Host)?;
                 let addr = ascii(&b[pos + 1..pos + close])
                     .parse::<Ipv6Addr>()
                     .map_err(|_| UriError::Host)?;
@@ -365,9 +365,7 @@ fn parse_parts(b: &[u8], max_params: usize) -> Result<Uri, UriError> {
                 pos += close + 1;
             } else {
                 let hs = pos;
-                while pos < b.len()
-                    && (b[pos].is_ascii_alphanumeric() || matches!(b[pos], b'-' | b'.'))
-                {
+                while pos < b.len() && is_host(b[pos]) {
                     pos += 1;
                 }
                 let host = &b[hs..pos];

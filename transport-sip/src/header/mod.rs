@@ -7,6 +7,7 @@
 
 mod auth;
 mod core;
+mod headers;
 mod media;
 mod name;
 mod name_addr;
@@ -17,6 +18,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 pub use self::auth::Auth;
 pub use self::core::{CSeq, CallId, ContentLength, Expires, MaxForwards, RetryAfter};
+pub(crate) use self::headers::HeaderSink;
+pub use self::headers::{Headers, Iter};
 pub use self::media::{ContentType, Date, Event, Product, SubscriptionState, TokenParams};
 pub use self::name::HeaderName;
 pub use self::name_addr::{Contact, NameAddr};
@@ -248,7 +251,8 @@ fn split_list(
                 }
             }
             b'<' => {
-                i += memchr::memchr(b'>', &b[i..]).ok_or(HeaderError::UnterminatedAngle)?;
+                i += crate::parse::scan::find(b'>', &b[i..])
+                    .ok_or(HeaderError::UnterminatedAngle)?;
             }
             b',' => {
                 emit(start, i, &mut count)?;
@@ -268,14 +272,14 @@ pub(crate) fn parse_value(
     start: usize,
     end: usize,
     limits: &ParseLimits,
-    out: &mut Vec<Header>,
+    out: &mut impl HeaderSink,
 ) -> Result<(), HeaderError> {
     let p = limits.max_params;
     let num = |max: u64| core::parse_decimal(&src[start..end], max);
     let header = match name {
         HeaderName::Via => {
             return split_list(&src[start..end], limits.max_values_per_header, |s, e| {
-                out.push(Header::Via(via::parse(src, start + s, start + e, p)?));
+                out.push_header(Header::Via(via::parse(src, start + s, start + e, p)?));
                 Ok(())
             });
         }
@@ -283,7 +287,7 @@ pub(crate) fn parse_value(
         HeaderName::Contact | HeaderName::Route | HeaderName::RecordRoute => {
             return split_list(&src[start..end], limits.max_values_per_header, |s, e| {
                 let a = name_addr::parse(src, start + s, start + e, p)?;
-                out.push(match name {
+                out.push_header(match name {
                     HeaderName::Contact => Header::Contact(Contact::Address(a)),
                     HeaderName::Route => Header::Route(a),
                     _ => Header::RecordRoute(a),
@@ -341,78 +345,8 @@ pub(crate) fn parse_value(
         HeaderName::Date => Header::Date(media::parse_date(src, start, end)?),
         other => Header::Other(other.clone(), Text::slice_of(src, start, end)),
     };
-    out.push(header);
+    out.push_header(header);
     Ok(())
-}
-
-/// The header fields of a message, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Headers(Vec<Header>);
-
-impl Headers {
-    /// An empty list.
-    pub fn new() -> Headers {
-        Headers(Vec::new())
-    }
-
-    pub(crate) fn from_vec(v: Vec<Header>) -> Headers {
-        Headers(v)
-    }
-
-    /// All headers, in order.
-    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
-        self.0.iter()
-    }
-
-    /// Number of header values.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Appends a header.
-    pub fn push(&mut self, h: Header) {
-        self.0.push(h);
-    }
-
-    /// Inserts a header at `index` (0 puts a Via on top).
-    pub fn insert(&mut self, index: usize, h: Header) {
-        let i = index.min(self.0.len());
-        self.0.insert(i, h);
-    }
-
-    /// Removes every header named `name`.
-    pub fn remove_all(&mut self, name: &HeaderName) {
-        self.0.retain(|h| &h.name() != name);
-    }
-
-    /// Raw values of the headers named `name` (any header, typed or not), serialized.
-    pub fn values(&self, name: &HeaderName) -> impl Iterator<Item = Bytes> {
-        self.0.iter().filter(move |h| &h.name() == name).map(|h| {
-            let mut b = BytesMut::new();
-            h.write_value(&mut b);
-            b.freeze()
-        })
-    }
-
-    /// Appends every header as `Name: value CRLF`.
-    pub fn write_to(&self, out: &mut BytesMut) {
-        for h in &self.0 {
-            h.write_to(out);
-        }
-    }
-}
-
-impl<'a> IntoIterator for &'a Headers {
-    type Item = &'a Header;
-    type IntoIter = std::slice::Iter<'a, Header>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,19 @@ use std::fmt;
 
 use crate::text::Text;
 
+/// The dispatch key of a header name: its length and lower-cased first byte.
+const fn name_key(len: usize, first: u8) -> usize {
+    (len << 8) | first.to_ascii_lowercase() as usize
+}
+
+/// Case-insensitive equality of a received token with a known name of letters and `-`.
+///
+/// Setting bit 5 lower-cases a letter and leaves `-` and digits as they are; the only
+/// other byte it maps onto a letter or `-` is a control character, which no token holds.
+fn eq_folded(token: &[u8], known: &[u8]) -> bool {
+    token.len() == known.len() && token.iter().zip(known).all(|(&t, &k)| t | 0x20 == k | 0x20)
+}
+
 macro_rules! header_names {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal $(, $compact:literal)?; )*) => {
         /// A header field name. Known names compare case-insensitively and in compact
@@ -30,8 +43,13 @@ macro_rules! header_names {
                 if b.len() == 1 {
                     let c = b[0].to_ascii_lowercase();
                     $( $( if c == $compact { return HeaderName::$variant; } )? )*
-                } else {
-                    $( if b.len() == $name.len() && b.eq_ignore_ascii_case($name.as_bytes()) {
+                } else if let Some(&first) = b.first() {
+                    // Length and lower-cased first byte select the one candidate worth a
+                    // full comparison (the constants fold at compile time).
+                    let key = name_key(b.len(), first);
+                    $( if key == name_key($name.len(), $name.as_bytes()[0])
+                        && eq_folded(b, $name.as_bytes())
+                    {
                         return HeaderName::$variant;
                     } )*
                 }

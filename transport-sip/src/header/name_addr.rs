@@ -130,7 +130,8 @@ pub(crate) fn parse(
     };
     if angle {
         c.pos += 1; // '<'
-        let close = memchr::memchr(b'>', &b[c.pos..]).ok_or(HeaderError::UnterminatedAngle)?;
+        let close =
+            crate::parse::scan::find(b'>', &b[c.pos..]).ok_or(HeaderError::UnterminatedAngle)?;
         let inner = &b[c.pos..c.pos + close];
         if inner.first().is_some_and(|&ch| is_lws(ch)) || inner.last().is_some_and(|&ch| is_lws(ch))
         {
@@ -142,7 +143,7 @@ pub(crate) fn parse(
     } else {
         let s = c.take_while(|ch| !is_lws(ch) && ch != b';' && ch != b',');
         let text = s.get(b);
-        if memchr::memchr(b'?', text).is_some() {
+        if crate::parse::scan::find(b'?', text).is_some() {
             return Err(HeaderError::AddrSpecNeedsAngle);
         }
         uri = parse_uri(

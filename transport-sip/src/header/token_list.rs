@@ -44,24 +44,37 @@ pub(crate) fn parse(
     max_values: usize,
 ) -> Result<TokenList, HeaderError> {
     let b = &src[start..end];
-    if !b.is_empty() {
-        let mut n = 0;
-        for item in b.split(|&c| c == b',') {
-            let (s, e) = trim_lws(item);
-            if s == e {
-                return Err(HeaderError::EmptyElement);
-            }
-            if !item[s..e].iter().all(|&c| is_token(c)) {
-                return Err(if item[s..e].iter().any(|&c| is_lws(c)) {
-                    HeaderError::Trailing
-                } else {
-                    HeaderError::ExpectedToken
-                });
-            }
-            n += 1;
-            if n > max_values {
-                return Err(HeaderError::TooManyValues);
-            }
+    // One pass: `LWS* token LWS*` per element, elements separated by commas.
+    let mut i = 0;
+    let mut n = 0;
+    while !b.is_empty() {
+        while i < b.len() && is_lws(b[i]) {
+            i += 1;
+        }
+        let token_start = i;
+        while i < b.len() && is_token(b[i]) {
+            i += 1;
+        }
+        if i == token_start {
+            return Err(match b.get(i) {
+                None | Some(b',') => HeaderError::EmptyElement,
+                Some(_) => HeaderError::ExpectedToken,
+            });
+        }
+        let token_end = i;
+        while i < b.len() && is_lws(b[i]) {
+            i += 1;
+        }
+        n += 1;
+        if n > max_values {
+            return Err(HeaderError::TooManyValues);
+        }
+        match b.get(i) {
+            None => break,
+            Some(b',') => i += 1,
+            // Two tokens in one element, or a character no token holds.
+            Some(_) if i > token_end => return Err(HeaderError::Trailing),
+            Some(_) => return Err(HeaderError::ExpectedToken),
         }
     }
     Ok(TokenList(Text::slice_of(src, start, end)))

@@ -165,14 +165,14 @@ pub(crate) fn host_port(
 ) -> Result<(Span, Option<IpAddr>, Option<u16>), HeaderError> {
     let start = c.pos;
     let (span, ip) = if c.peek() == Some(b'[') {
-        let close = memchr::memchr(b']', &c.b[c.pos..]).ok_or(HeaderError::Host)?;
+        let close = crate::parse::scan::find(b']', &c.b[c.pos..]).ok_or(HeaderError::Host)?;
         let addr = ascii(&c.b[c.pos + 1..c.pos + close])
             .parse::<Ipv6Addr>()
             .map_err(|_| HeaderError::Host)?;
         c.pos += close + 1;
         (Span::new(start, c.pos), Some(IpAddr::V6(addr)))
     } else {
-        let s = c.take_while(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        let s = c.take_while(crate::parse::chars::is_host);
         let host = s.get(c.b);
         if host.is_empty() {
             return Err(HeaderError::Host);

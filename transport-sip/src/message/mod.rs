@@ -46,10 +46,12 @@ macro_rules! typed_getters {
 
         /// The Via values, topmost first.
         pub fn vias(&self) -> impl Iterator<Item = &Via> {
-            self.headers.iter().filter_map(|h| match h {
-                Header::Via(v) => Some(v),
-                _ => None,
-            })
+            self.headers
+                .named(&HeaderName::Via)
+                .filter_map(|h| match h {
+                    Header::Via(v) => Some(v),
+                    _ => None,
+                })
         }
 
         /// The topmost Via.
@@ -59,7 +61,7 @@ macro_rules! typed_getters {
 
         /// From.
         pub fn from(&self) -> Option<&NameAddr> {
-            self.headers.iter().find_map(|h| match h {
+            self.headers.named(&HeaderName::From).find_map(|h| match h {
                 Header::From(a) => Some(a),
                 _ => None,
             })
@@ -67,7 +69,7 @@ macro_rules! typed_getters {
 
         /// To.
         pub fn to(&self) -> Option<&NameAddr> {
-            self.headers.iter().find_map(|h| match h {
+            self.headers.named(&HeaderName::To).find_map(|h| match h {
                 Header::To(a) => Some(a),
                 _ => None,
             })
@@ -75,15 +77,17 @@ macro_rules! typed_getters {
 
         /// Call-ID.
         pub fn call_id(&self) -> Option<&CallId> {
-            self.headers.iter().find_map(|h| match h {
-                Header::CallId(c) => Some(c),
-                _ => None,
-            })
+            self.headers
+                .named(&HeaderName::CallId)
+                .find_map(|h| match h {
+                    Header::CallId(c) => Some(c),
+                    _ => None,
+                })
         }
 
         /// CSeq.
         pub fn cseq(&self) -> Option<&CSeq> {
-            self.headers.iter().find_map(|h| match h {
+            self.headers.named(&HeaderName::CSeq).find_map(|h| match h {
                 Header::CSeq(c) => Some(c),
                 _ => None,
             })
@@ -91,26 +95,32 @@ macro_rules! typed_getters {
 
         /// Contact values, in order.
         pub fn contacts(&self) -> impl Iterator<Item = &Contact> {
-            self.headers.iter().filter_map(|h| match h {
-                Header::Contact(c) => Some(c),
-                _ => None,
-            })
+            self.headers
+                .named(&HeaderName::Contact)
+                .filter_map(|h| match h {
+                    Header::Contact(c) => Some(c),
+                    _ => None,
+                })
         }
 
         /// Max-Forwards.
         pub fn max_forwards(&self) -> Option<MaxForwards> {
-            self.headers.iter().find_map(|h| match h {
-                Header::MaxForwards(m) => Some(*m),
-                _ => None,
-            })
+            self.headers
+                .named(&HeaderName::MaxForwards)
+                .find_map(|h| match h {
+                    Header::MaxForwards(m) => Some(*m),
+                    _ => None,
+                })
         }
 
         /// Content-Length.
         pub fn content_length(&self) -> Option<ContentLength> {
-            self.headers.iter().find_map(|h| match h {
-                Header::ContentLength(l) => Some(*l),
-                _ => None,
-            })
+            self.headers
+                .named(&HeaderName::ContentLength)
+                .find_map(|h| match h {
+                    Header::ContentLength(l) => Some(*l),
+                    _ => None,
+                })
         }
 
         /// The serialized message.

@@ -25,6 +25,8 @@ const fn table(extra: &[u8], alnum: bool) -> [bool; 256] {
 
 /// `token` (RFC 3261 §25.1).
 static TOKEN: [bool; 256] = table(b"-.!%*_+`'~", true);
+/// Characters of a domain name or IPv4 address (`hostname` / `IPv4address`).
+static HOST: [bool; 256] = table(b"-.", true);
 /// `word` (Call-ID).
 static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);
 /// `user`: unreserved / escaped / user-unreserved.
@@ -40,6 +42,9 @@ static URIC: [bool; 256] = table(b"-_.!~*'()%;/?:@&=+$,[]#", true);
 
 pub(crate) fn is_token(c: u8) -> bool {
     TOKEN[c as usize]
+}
+pub(crate) fn is_host(c: u8) -> bool {
+    HOST[c as usize]
 }
 pub(crate) fn is_word(c: u8) -> bool {
     WORD[c as usize]

@@ -28,6 +28,26 @@ struct Seen {
     content_type: bool,
 }
 
+/// The headers typed while parsing, so that their errors reject the message: what every
+/// transaction, dialog and response routing step reads (RFC 3261 §8.1.1, §17.1.3,
+/// §18.3), plus the ones RFC 4475's invalid messages are rejected for (Contact, Date).
+/// Every other field is typed on first use ([`Headers`]).
+fn is_core(name: &HeaderName) -> bool {
+    matches!(
+        name,
+        HeaderName::Via
+            | HeaderName::From
+            | HeaderName::To
+            | HeaderName::CallId
+            | HeaderName::CSeq
+            | HeaderName::Contact
+            | HeaderName::ContentLength
+            | HeaderName::MaxForwards
+            | HeaderName::Expires
+            | HeaderName::Date
+    )
+}
+
 /// Parses one complete message. Without Content-Length the body is the rest of `buf`;
 /// with it, octets past the body are discarded (RFC 3261 §18.3).
 pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message, ParseError> {
@@ -43,7 +63,7 @@ pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message
     while pos < b.len() && (b[pos] == b'\r' || b[pos] == b'\n') {
         pos += 1;
     }
-    let le = memchr::memchr(b'\n', &b[pos..]).ok_or(ParseError::Truncated)? + pos;
+    let le = crate::parse::scan::find(b'\n', &b[pos..]).ok_or(ParseError::Truncated)? + pos;
     let line_end = if le > pos && b[le - 1] == b'\r' {
         le - 1
     } else {
@@ -52,7 +72,7 @@ pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message
     let start = parse_start_line(&buf, pos, line_end, limits)?;
     pos = le + 1;
 
-    let mut headers = Vec::with_capacity(16);
+    let mut headers = Headers::for_parse(buf.clone(), limits, 16);
     let mut seen = Seen::default();
     let mut content_length: Option<u32> = None;
     let mut count = 0;
@@ -71,9 +91,11 @@ pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message
         }
         let line_start = pos;
         // Find the end of the field, following folded continuation lines (§7.3.1).
-        let mut le = memchr::memchr(b'\n', &b[pos..]).ok_or(ParseError::Truncated)? + pos;
+        let mut le = crate::parse::scan::find(b'\n', &b[pos..]).ok_or(ParseError::Truncated)? + pos;
         while matches!(b.get(le + 1), Some(b' ' | b'\t')) {
-            le = memchr::memchr(b'\n', &b[le + 1..]).ok_or(ParseError::Truncated)? + le + 1;
+            le = crate::parse::scan::find(b'\n', &b[le + 1..]).ok_or(ParseError::Truncated)?
+                + le
+                + 1;
         }
         if le - line_start > limits.max_header_line {
             return Err(ParseError::HeaderLineTooLong {
@@ -89,16 +111,22 @@ pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message
         }
         pos = le + 1;
         let field = &b[line_start..le];
-        let colon =
-            memchr::memchr(b':', field).ok_or(ParseError::MissingColon { offset: line_start })?;
-        let mut ne = colon;
-        while ne > 0 && is_lws(field[ne - 1]) {
-            ne -= 1;
+        // One pass finds the name (token characters), the LWS after it and the colon.
+        let ne = field
+            .iter()
+            .position(|&c| !is_token(c))
+            .unwrap_or(field.len());
+        let mut colon = ne;
+        while colon < field.len() && is_lws(field[colon]) {
+            colon += 1;
+        }
+        if ne == 0 || field.get(colon) != Some(&b':') {
+            return Err(match crate::parse::scan::find(b':', field) {
+                None => ParseError::MissingColon { offset: line_start },
+                Some(_) => ParseError::InvalidHeaderName { offset: line_start },
+            });
         }
         let raw_name = &field[..ne];
-        if raw_name.is_empty() || !raw_name.iter().all(|&c| is_token(c)) {
-            return Err(ParseError::InvalidHeaderName { offset: line_start });
-        }
         let name = HeaderName::from_token(raw_name);
         let (vs, ve) = trim_lws(&field[colon + 1..]);
         let (vs, ve) = (line_start + colon + 1 + vs, line_start + colon + 1 + ve);
@@ -122,7 +150,10 @@ pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message
                 offset: line_start,
             });
         }
-        let before = headers.len();
+        if !is_core(&name) {
+            headers.push_raw(name, vs, ve);
+            continue;
+        }
         parse_value(&name, &buf, vs, ve, limits, &mut headers).map_err(|kind| {
             ParseError::InvalidHeader {
                 name: name.clone(),
@@ -130,8 +161,10 @@ pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message
                 kind,
             }
         })?;
-        if let Some(Header::ContentLength(l)) = headers.get(before) {
-            content_length = Some(l.0);
+        if name == HeaderName::ContentLength {
+            if let Some(Header::ContentLength(l)) = headers.last_typed() {
+                content_length = Some(l.0);
+            }
         }
     }
 
@@ -182,10 +215,9 @@ pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message
     } else {
         buf.slice(pos..pos + body_len)
     };
-    let headers = Headers::from_vec(headers);
     Ok(match start {
         StartLine::Request { method, uri } => {
-            let cseq_matches = headers.iter().any(|h| match h {
+            let cseq_matches = headers.named(&HeaderName::CSeq).any(|h| match h {
                 Header::CSeq(c) => c.method == method,
                 _ => false,
             });
@@ -218,7 +250,7 @@ fn check_version(v: &[u8], offset: usize) -> Result<(), ParseError> {
     }
     let well_formed = v.len() > 4 && v[..4].eq_ignore_ascii_case(b"SIP/") && {
         let rest = &v[4..];
-        match memchr::memchr(b'.', rest) {
+        match crate::parse::scan::find(b'.', rest) {
             Some(dot) => {
                 dot > 0
                     && dot + 1 < rest.len()
@@ -252,12 +284,12 @@ fn parse_start_line(
     if line.is_empty() {
         return Err(err(0, StartLineError::Empty));
     }
-    let sp1 = memchr::memchr(b' ', line).ok_or(err(0, StartLineError::Whitespace))?;
+    let sp1 = crate::parse::scan::find(b' ', line).ok_or(err(0, StartLineError::Whitespace))?;
     if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF (§7.2)
         check_version(&line[..sp1], start)?;
         let rest = &line[sp1 + 1..];
-        let code_len = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+        let code_len = crate::parse::scan::find(b' ', rest).unwrap_or(rest.len());
         let code = &rest[..code_len];
         if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
             return Err(err(sp1 + 1, StartLineError::StatusCode));
@@ -288,9 +320,9 @@ fn parse_start_line(
         return Err(err(0, StartLineError::Method));
     }
     let rest = &line[sp1 + 1..];
-    let sp2 = memchr::memchr(b' ', rest).ok_or(err(sp1 + 1, StartLineError::Version))?;
+    let sp2 = crate::parse::scan::find(b' ', rest).ok_or(err(sp1 + 1, StartLineError::Version))?;
     let version = &rest[sp2 + 1..];
-    if sp2 == 0 || version.is_empty() || memchr::memchr(b' ', version).is_some() {
+    if sp2 == 0 || version.is_empty() || crate::parse::scan::find(b' ', version).is_some() {
         return Err(err(sp1 + 1, StartLineError::Whitespace));
     }
     check_version(version, start + sp1 + 1 + sp2 + 1)?;
@@ -358,5 +390,46 @@ Call-ID: abc@h\r\nCSeq: 1 OPTIONS\r\nX-Custom: folded\r\n  value\r\nContent-Leng
             parse(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x").err(),
             Some(ParseError::Truncated)
         );
+    }
+
+    #[test]
+    fn non_core_headers_are_typed_on_use_and_malformed_ones_stay_raw() {
+        const MSG: &[u8] = b"MESSAGE sip:user@example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP h.example.com;branch=z9hG4bKa\r\nTo: <sip:user@example.com>\r\n\
+From: <sip:a@example.com>;tag=1\r\nCall-ID: abc@h\r\nCSeq: 1 MESSAGE\r\n\
+Allow: INVITE BYE\r\nRoute: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n\
+Content-Length: 0\r\n\r\n";
+        let Ok(Message::Request(r)) = parse(MSG) else {
+            panic!("a malformed Allow does not reject the message")
+        };
+        let routes: Vec<_> = r
+            .headers()
+            .iter()
+            .filter_map(|h| match h {
+                Header::Route(a) => Some(a.uri().to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(routes, ["sip:p1.example.com;lr", "sip:p2.example.com;lr"]);
+        assert!(r.headers().iter().any(
+            |h| matches!(h, Header::Other(HeaderName::Allow, v) if &v[..] == b"INVITE BYE")
+        ));
+        // Serialized as received, field by field.
+        let wire = r.to_bytes();
+        assert!(
+            wire.windows(19).any(|w| w == b"Allow: INVITE BYE\r\n"),
+            "{wire:?}"
+        );
+        // A malformed core header still rejects the message.
+        let broken = std::str::from_utf8(MSG)
+            .expect("ascii")
+            .replace("CSeq: 1 MESSAGE", "CSeq: x MESSAGE");
+        assert!(matches!(
+            parse_datagram(Bytes::from(broken), &ParseLimits::default()),
+            Err(ParseError::InvalidHeader {
+                name: HeaderName::CSeq,
+                ..
+            })
+        ));
     }
 }

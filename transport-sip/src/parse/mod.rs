@@ -1,10 +1,11 @@
 //! The byte-level parser: character classes and a cursor ([`chars`], [`cursor`]), generic
-//! parameters ([`params`]), and message assembly ([`message`]).
+//! parameters ([`params`]), short byte searches ([`scan`]), and message assembly ([`message`]).
 
 pub(crate) mod chars;
 pub(crate) mod cursor;
 pub(crate) mod message;
 pub(crate) mod params;
+pub(crate) mod scan;
 
 /// A byte range inside a [`Text`](crate::Text) value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]

@@ -129,10 +129,10 @@ impl<'a> Iterator for Params<'a> {
                 return None;
             }
             let rest = &self.c[self.pos..];
-            let len = memchr::memchr(b';', rest).unwrap_or(rest.len());
+            let len = crate::parse::scan::find(b';', rest).unwrap_or(rest.len());
             let item = &rest[..len];
             self.pos += len;
-            return Some(match memchr::memchr(b'=', item) {
+            return Some(match crate::parse::scan::find(b'=', item) {
                 Some(eq) => (&item[..eq], Some(&item[eq + 1..])),
                 None => (item, None),
             });

@@ -29,7 +29,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::TransportKind;
 use crate::Request;
-use crate::header::{Header, Headers, Rport, Via};
+use crate::header::{Header, HeaderName, Headers, Rport, Via};
 use crate::uri::{Host, Scheme, Uri};
 
 /// Why no destination could be derived.
@@ -290,36 +290,31 @@ fn rebuild_via(via: &Via, transport: &str, replace: &[(&str, Option<String>)]) -
 
 /// Replaces the first Via of `headers`, keeping the order of the others.
 fn replace_top_via(headers: &mut Headers, via: Via) {
-    let mut all: Vec<Header> = headers.iter().cloned().collect();
-    if let Some(slot) = all.iter_mut().find(|h| matches!(h, Header::Via(_))) {
-        *slot = Header::Via(via);
-    }
-    *headers = Headers::from_vec(all);
+    headers.set_first(Header::Via(via));
 }
 
 /// Adds `;tag=<tag>` to the To header when it has none (RFC 3261 §8.2.6.2). Returns
 /// whether a tag was added.
 pub(crate) fn add_to_tag(headers: &mut Headers, tag: &str) -> bool {
-    let mut all: Vec<Header> = headers.iter().cloned().collect();
-    let mut changed = false;
-    for h in &mut all {
-        if let Header::To(to) = h {
-            if to.tag().is_none() {
-                let mut raw = to.as_bytes().to_vec();
-                raw.extend_from_slice(b";tag=");
-                raw.extend_from_slice(tag.as_bytes());
-                if let Ok(tagged) = crate::header::NameAddr::parse(&raw) {
-                    *h = Header::To(tagged);
-                    changed = true;
-                }
-            }
-            break;
+    let tagged = headers
+        .named(&HeaderName::To)
+        .find_map(|h| match h {
+            Header::To(to) if to.tag().is_none() => Some(to),
+            _ => None,
+        })
+        .and_then(|to| {
+            let mut raw = to.as_bytes().to_vec();
+            raw.extend_from_slice(b";tag=");
+            raw.extend_from_slice(tag.as_bytes());
+            crate::header::NameAddr::parse(&raw).ok()
+        });
+    match tagged {
+        Some(to) => {
+            headers.set_first(Header::To(to));
+            true
         }
+        None => false,
     }
-    if changed {
-        *headers = Headers::from_vec(all);
-    }
-    changed
 }
 
 #[cfg(test)]

@@ -18,11 +18,15 @@ pub(crate) fn free_port() -> u16 {
     for _ in 0..50 {
         let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
         let port = udp.local_addr().expect("local addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        // baresip also opens its SIP/TLS listener on the next port.
+        let next_free = port
+            .checked_add(1)
+            .is_some_and(|next| TcpListener::bind(("127.0.0.1", next)).is_ok());
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() && next_free {
             return port;
         }
     }
-    panic!("no port free for both UDP and TCP on 127.0.0.1");
+    panic!("no port free for UDP and TCP (and TCP on the next port) on 127.0.0.1");
 }
 
 /// SIPp's `-t` value for `kind`.
