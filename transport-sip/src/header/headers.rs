@@ -32,61 +32,24 @@ impl HeaderSink for Vec<Header> {
     }
 }
 
-/// The typed values of one field line: one, or several for a comma-separated list.
-///
-/// `One` is large, but boxing it would cost an allocation per parsed header; `Many` only
-/// comes from typing a list lazily.
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)]
-enum Typed {
-    One(Header),
-    Many(Vec<Header>),
-}
-
-impl Typed {
-    fn as_slice(&self) -> &[Header] {
-        match self {
-            Typed::One(h) => std::slice::from_ref(h),
-            Typed::Many(v) => v,
-        }
-    }
-}
-
 /// The value(s) of a field line: typed when it was added, or typed on first use.
 #[derive(Debug, Clone)]
 enum Slot {
-    /// Typed by the parser or added typed (no synchronization cost to build or read).
-    Typed(Typed),
-    /// A raw span of the received buffer, typed once by whichever reader comes first.
-    Lazy(OnceLock<Typed>),
-}
-
-impl Slot {
-    fn get(&self) -> Option<&Typed> {
-        match self {
-            Slot::Typed(t) => Some(t),
-            Slot::Lazy(cell) => cell.get(),
-        }
-    }
+    /// Typed by the parser or added typed: an index into [`Headers::values`] (values are
+    /// large, so entries stay small and the list of values is one allocation).
+    Typed(u32),
+    /// A raw span of the received buffer, typed once by whichever reader comes first
+    /// (one value, or one per element of a comma-separated list).
+    Lazy(OnceLock<Box<[Header]>>),
 }
 
 /// One field line: its name, its raw value in the received buffer (for a lazy slot)
-/// and its value(s).
+/// and where its value(s) are.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     name: HeaderName,
     raw: Span,
-    typed: Slot,
-}
-
-impl Entry {
-    fn typed(h: Header) -> Entry {
-        Entry {
-            name: h.name(),
-            raw: Span::default(),
-            typed: Slot::Typed(Typed::One(h)),
-        }
-    }
+    slot: Slot,
 }
 
 /// Bounds kept for typing lazily (the parse that made the list was bounded by them).
@@ -122,6 +85,9 @@ pub struct Headers {
     /// The received buffer the raw spans point into (empty for a built message).
     src: Bytes,
     entries: Vec<Entry>,
+    /// Typed values, referenced by [`Slot::Typed`]; only appended to (a value replaced
+    /// or removed stays until the list is dropped).
+    values: Vec<Header>,
     bounds: Bounds,
 }
 
@@ -136,6 +102,7 @@ impl Headers {
         Headers {
             src,
             entries: Vec::with_capacity(capacity),
+            values: Vec::with_capacity(capacity),
             bounds: Bounds::from(limits),
         }
     }
@@ -145,19 +112,40 @@ impl Headers {
         self.entries.push(Entry {
             name,
             raw: Span::new(start, end),
-            typed: Slot::Lazy(OnceLock::new()),
+            slot: Slot::Lazy(OnceLock::new()),
         });
     }
 
     /// The last value, if its field was typed while parsing.
     pub(crate) fn last_typed(&self) -> Option<&Header> {
-        self.entries.last()?.typed.get()?.as_slice().last()
+        match self.entries.last()?.slot {
+            Slot::Typed(i) => self.values.get(i as usize),
+            Slot::Lazy(_) => None,
+        }
+    }
+
+    /// Stores `h` and returns the entry that refers to it.
+    fn typed_entry(&mut self, h: Header) -> Entry {
+        // Bounded by `max_headers` when parsing; a built message never nears u32::MAX.
+        let index = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        let name = h.name();
+        self.values.push(h);
+        Entry {
+            name,
+            raw: Span::default(),
+            slot: Slot::Typed(index),
+        }
     }
 
     /// The values of entry `e`, typing it first if needed.
     fn values_of<'a>(&'a self, e: &'a Entry) -> &'a [Header] {
-        let cell = match &e.typed {
-            Slot::Typed(t) => return t.as_slice(),
+        let cell = match &e.slot {
+            Slot::Typed(i) => {
+                return self
+                    .values
+                    .get(*i as usize)
+                    .map_or(&[][..], std::slice::from_ref);
+            }
             Slot::Lazy(cell) => cell,
         };
         cell.get_or_init(|| {
@@ -169,16 +157,14 @@ impl Headers {
             };
             let mut out = Vec::new();
             match parse_value(&e.name, &self.src, start, end, &limits, &mut out) {
-                Ok(()) if out.len() == 1 => Typed::One(out.remove(0)),
-                Ok(()) => Typed::Many(out),
+                Ok(()) => out.into_boxed_slice(),
                 // Malformed in a header the parser did not need: kept raw (module docs).
-                Err(_) => Typed::One(Header::Other(
+                Err(_) => Box::new([Header::Other(
                     e.name.clone(),
                     Text::slice_of(&self.src, start, end),
-                )),
+                )]),
             }
         })
-        .as_slice()
     }
 
     /// All header values, in order.
@@ -210,22 +196,25 @@ impl Headers {
 
     /// Appends a header.
     pub fn push(&mut self, h: Header) {
-        self.entries.push(Entry::typed(h));
+        let e = self.typed_entry(h);
+        self.entries.push(e);
     }
 
     /// Inserts a header before field line `index` (0 puts a Via on top).
     pub fn insert(&mut self, index: usize, h: Header) {
         let i = index.min(self.entries.len());
-        self.entries.insert(i, Entry::typed(h));
+        let e = self.typed_entry(h);
+        self.entries.insert(i, e);
     }
 
     /// Replaces the first field line named like `h` with `h`, keeping its place; appends
     /// `h` when there is none. Other fields are left untyped.
     pub fn set_first(&mut self, h: Header) {
         let name = h.name();
-        match self.entries.iter_mut().find(|e| e.name == name) {
-            Some(e) => *e = Entry::typed(h),
-            None => self.push(h),
+        let e = self.typed_entry(h);
+        match self.entries.iter_mut().find(|old| old.name == name) {
+            Some(old) => *old = e,
+            None => self.entries.push(e),
         }
     }
 
@@ -249,9 +238,13 @@ impl Headers {
     /// Appends every header as `Name: value CRLF`; untyped fields are copied as received.
     pub fn write_to(&self, out: &mut BytesMut) {
         for e in &self.entries {
-            match e.typed.get() {
-                Some(t) => {
-                    for h in t.as_slice() {
+            let typed = match &e.slot {
+                Slot::Typed(i) => self.values.get(*i as usize).map(std::slice::from_ref),
+                Slot::Lazy(cell) => cell.get().map(|b| &b[..]),
+            };
+            match typed {
+                Some(values) => {
+                    for h in values {
                         h.write_to(out);
                     }
                 }

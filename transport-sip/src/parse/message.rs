@@ -411,9 +411,11 @@ Content-Length: 0\r\n\r\n";
             })
             .collect();
         assert_eq!(routes, ["sip:p1.example.com;lr", "sip:p2.example.com;lr"]);
-        assert!(r.headers().iter().any(
-            |h| matches!(h, Header::Other(HeaderName::Allow, v) if &v[..] == b"INVITE BYE")
-        ));
+        assert!(
+            r.headers().iter().any(
+                |h| matches!(h, Header::Other(HeaderName::Allow, v) if &v[..] == b"INVITE BYE")
+            )
+        );
         // Serialized as received, field by field.
         let wire = r.to_bytes();
         assert!(

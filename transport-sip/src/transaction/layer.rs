@@ -30,15 +30,25 @@ const SERVICE_UNAVAILABLE: StatusCode = match StatusCode::new(503) {
     None => StatusCode::OK,
 };
 
+/// How many transactions past their final response the layer keeps, as a multiple of
+/// [`Config::max_transactions`]: the bound on memory, with the live ones.
+pub const ABSORBING_FACTOR: usize = 4;
+
 /// Configuration of a [`TransactionLayer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
     /// T1, T2 and T4.
     pub timers: TimerConfig,
-    /// The most live transactions, client and server together. A request arriving over
-    /// the limit is answered 503 statelessly; starting a client transaction fails with
-    /// [`TransactionError::Overloaded`].
+    /// The most live transactions, client and server together, that still wait for a
+    /// final response (a request arriving over the limit is answered 503 statelessly;
+    /// starting a client transaction fails with [`TransactionError::Overloaded`]).
+    ///
+    /// A transaction past its final response (Completed, Confirmed or Accepted) only
+    /// absorbs retransmissions until Timer D, J, K or L ends it, up to 32 s later; the
+    /// layer keeps up to [`ABSORBING_FACTOR`] × this many of those besides, so the
+    /// sustained rate is bounded by how many calls fit in that window, not by the
+    /// transactions still in progress.
     pub max_transactions: usize,
     /// How long an INVITE server transaction waits for the TU before sending 100 Trying
     /// (200 ms, §17.2.1).
@@ -144,6 +154,14 @@ struct Entry {
     from_tag: Option<String>,
     /// INVITE client transactions: a CANCEL waiting for the first provisional response.
     pending_cancel: Option<TransactionKey>,
+    /// Past its final response, absorbing retransmissions (counted in `absorbing`).
+    absorbing: bool,
+}
+
+/// Whether a transaction in `state` has had its final response and only absorbs
+/// retransmissions until a timer ends it.
+fn is_absorbing(state: State) -> bool {
+    matches!(state, State::Completed | State::Confirmed | State::Accepted)
 }
 
 /// The SIP transaction layer (RFC 3261 §17, RFC 6026), sans-IO.
@@ -158,7 +176,10 @@ struct Entry {
 pub struct TransactionLayer {
     config: Config,
     next_id: u64,
-    entries: HashMap<TransactionKey, Entry>,
+    /// Boxed: a transaction keeps messages for retransmission, and tens of thousands
+    /// live at once under load, so growing the map must move pointers, not entries (a
+    /// resize moving them inline stalled every request for tens of milliseconds).
+    entries: HashMap<TransactionKey, Box<Entry>>,
     clients: HashMap<ClientKey, TransactionKey>,
     servers: HashMap<ServerKey, TransactionKey>,
     /// INVITE server transactions and RFC 2543 server transactions by Call-ID and CSeq.
@@ -166,6 +187,8 @@ pub struct TransactionLayer {
     /// Transaction deadlines, earliest first; entries no longer matching
     /// `Entry::scheduled` are stale and skipped.
     deadlines: BinaryHeap<Reverse<(Instant, TransactionKey)>>,
+    /// Entries past their final response (see [`Config::max_transactions`]).
+    absorbing: usize,
     out: Outbox,
     rng: StdRng,
 }
@@ -190,6 +213,7 @@ impl TransactionLayer {
             servers: HashMap::new(),
             by_cseq: HashMap::new(),
             deadlines: BinaryHeap::new(),
+            absorbing: 0,
             out: Outbox::default(),
             rng,
         }
@@ -280,7 +304,7 @@ impl TransactionLayer {
                 if let Some(Entry {
                     machine: Machine::NonInviteClient(t),
                     ..
-                }) = self.entries.get_mut(&cancel)
+                }) = self.entries.get_mut(&cancel).map(|e| &mut **e)
                 {
                     debug!(%cancel, "provisional response arrived: sending the CANCEL");
                     t.begin(now, &mut self.out);
@@ -335,7 +359,7 @@ impl TransactionLayer {
             self.after(key);
             return;
         }
-        if self.entries.len() >= self.config.max_transactions {
+        if self.is_full() {
             self.reject_overloaded(&request, source);
             return;
         }
@@ -376,7 +400,7 @@ impl TransactionLayer {
         }
         self.entries.insert(
             key,
-            Entry {
+            Box::new(Entry {
                 machine,
                 scheduled: None,
                 client_key: None,
@@ -385,7 +409,8 @@ impl TransactionLayer {
                 legacy,
                 from_tag: request.from().and_then(|f| f.tag()).map(str::to_owned),
                 pending_cancel: None,
-            },
+                absorbing: false,
+            }),
         );
         debug!(method = %request.method(), "server transaction created");
         self.out.event(if request.method() == &Method::Cancel {
@@ -430,7 +455,7 @@ impl TransactionLayer {
             if let Some(Entry {
                 machine: Machine::InviteServer(t),
                 ..
-            }) = self.entries.get_mut(&key)
+            }) = self.entries.get_mut(&key).map(|e| &mut **e)
             {
                 for_tu = t.on_ack(ack, now);
             }
@@ -478,7 +503,7 @@ impl TransactionLayer {
             .get(cseq_key)?
             .iter()
             .copied()
-            .find(|k| self.entries.get(k).is_some_and(&pred))
+            .find(|k| self.entries.get(k).is_some_and(|e| pred(e)))
     }
 
     /// Answers a request the layer has no room for with a stateless 503 (§21.5.4).
@@ -574,7 +599,7 @@ impl TransactionLayer {
         now: Instant,
         send: bool,
     ) -> Result<TransactionKey, TransactionError> {
-        if self.entries.len() >= self.config.max_transactions {
+        if self.is_full() {
             return Err(TransactionError::Overloaded(self.config.max_transactions));
         }
         let client_key = ClientKey::of_request(&request).ok_or(TransactionError::MissingBranch)?;
@@ -614,7 +639,7 @@ impl TransactionLayer {
         self.clients.insert(client_key.clone(), key);
         self.entries.insert(
             key,
-            Entry {
+            Box::new(Entry {
                 machine,
                 scheduled: None,
                 client_key: Some(client_key),
@@ -623,7 +648,8 @@ impl TransactionLayer {
                 legacy: None,
                 from_tag: None,
                 pending_cancel: None,
-            },
+                absorbing: false,
+            }),
         );
         self.after(key);
         Ok(key)
@@ -731,13 +757,40 @@ impl TransactionLayer {
     }
 
     /// After any input to `key`: destroys it if terminated, else queues its next deadline.
+    /// Whether a new transaction must be refused: too many in progress, or too many
+    /// kept in all (see [`Config::max_transactions`]).
+    fn is_full(&self) -> bool {
+        let in_progress = self.entries.len() - self.absorbing;
+        in_progress >= self.config.max_transactions
+            || self.entries.len()
+                >= self
+                    .config
+                    .max_transactions
+                    .saturating_mul(ABSORBING_FACTOR + 1)
+    }
+
+    /// The number of live transactions past their final response, absorbing
+    /// retransmissions.
+    pub fn absorbing(&self) -> usize {
+        self.absorbing
+    }
+
     fn after(&mut self, key: TransactionKey) {
         let Some(entry) = self.entries.get_mut(&key) else {
             return;
         };
-        if entry.machine.state() == State::Terminated {
+        let state = entry.machine.state();
+        if state == State::Terminated {
             self.remove(key);
             return;
+        }
+        if is_absorbing(state) != entry.absorbing {
+            entry.absorbing = !entry.absorbing;
+            if entry.absorbing {
+                self.absorbing += 1;
+            } else {
+                self.absorbing -= 1;
+            }
         }
         let next = entry.machine.timers().next();
         if next != entry.scheduled {
@@ -761,6 +814,9 @@ impl TransactionLayer {
         let Some(entry) = self.entries.remove(&key) else {
             return;
         };
+        if entry.absorbing {
+            self.absorbing -= 1;
+        }
         if let Some(k) = entry.client_key {
             self.clients.remove(&k);
         }
@@ -1038,6 +1094,62 @@ mod tests {
             l.start_client(req, udp_server(), t0),
             Err(TransactionError::Overloaded(2))
         );
+    }
+
+    #[test]
+    fn answered_transactions_do_not_count_against_the_limit_but_are_bounded() {
+        let mut l = TransactionLayer::with_seed(Config::default().with_max_transactions(1), 1);
+        let t0 = start();
+        let mut answered = 0;
+        // Each request is answered at once, so it only absorbs retransmissions (Timer J,
+        // 32 s over UDP) and the next one is admitted, up to the total bound.
+        for i in 0..(ABSORBING_FACTOR + 3) {
+            let req = request(Method::Options, &format!("z9hG4bKa{i}"), "192.0.2.1:5060");
+            l.handle_request(req.clone(), client_peer(), t0);
+            let events = l.drain_events();
+            let sent = l.drain_transmits();
+            match events.as_slice() {
+                [Event::IncomingRequest { key, .. }] => {
+                    l.respond(*key, response_for(&req, code(200), Some("t")), t0)
+                        .expect("final");
+                    answered += 1;
+                }
+                [] => {
+                    assert_eq!(sent.len(), 1, "refused with one stateless response");
+                    assert_eq!(sent_response(&sent[0]).status().as_u16(), 503);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            l.drain_transmits();
+        }
+        // One in progress at a time, and 1 + ABSORBING_FACTOR kept in all.
+        assert_eq!(answered, ABSORBING_FACTOR + 1);
+        assert_eq!(l.len(), ABSORBING_FACTOR + 1);
+        assert_eq!(l.absorbing(), ABSORBING_FACTOR + 1);
+        // An unanswered request fills the one in-progress place... (after Timer J frees room)
+        let later = t0 + Duration::from_secs(33);
+        l.handle_timeout(later);
+        assert_eq!(l.len(), 0);
+        assert_eq!(l.absorbing(), 0);
+        l.drain_events();
+        l.handle_request(
+            request(Method::Options, "z9hG4bKb1", "192.0.2.1:5060"),
+            client_peer(),
+            later,
+        );
+        assert_eq!(l.len(), 1);
+        assert_eq!(l.absorbing(), 0);
+        // ... and the next request over it is refused.
+        l.drain_events();
+        l.drain_transmits();
+        l.handle_request(
+            request(Method::Options, "z9hG4bKb2", "192.0.2.1:5060"),
+            client_peer(),
+            later,
+        );
+        assert_eq!(l.len(), 1);
+        let sent = l.drain_transmits();
+        assert_eq!(sent_response(&sent[0]).status().as_u16(), 503);
     }
 
     #[test]

@@ -133,7 +133,7 @@ mod timers;
 
 pub use self::error::TransactionError;
 pub use self::key::{MAGIC_COOKIE, TransactionKey, new_branch};
-pub use self::layer::{Config, TransactionLayer};
+pub use self::layer::{ABSORBING_FACTOR, Config, TransactionLayer};
 pub use self::output::{Event, Transmit};
 pub use self::peer::Peer;
 pub(crate) use self::peer::response_destination;

@@ -28,8 +28,11 @@ pub struct SipConfig {
     /// The outbound proxy (RFC 3261 §8.1.2): requests outside a dialog carry it as a
     /// pre-loaded `Route` and go to it first.
     pub outbound_proxy: Option<Uri>,
-    /// Most live SIP transactions (each call holds two for 32 s after it is set up, RFC
-    /// 6026 Timer L and Timer J); requests over it get 503.
+    /// Most SIP transactions in progress (waiting for a final response); requests over
+    /// it get 503. Each call also leaves two that absorb retransmissions for 32 s after
+    /// their final response (RFC 6026 Timer L, Timer J); up to
+    /// [`ABSORBING_FACTOR`](crate::transaction::ABSORBING_FACTOR) × this many of those
+    /// are kept besides (65,536 × 4 such transactions sustain 4,096 calls/s).
     pub max_transactions: usize,
     /// UDP socket buffer size (SO_RCVBUF/SO_SNDBUF), capped by the kernel.
     pub udp_buffer: Option<usize>,
