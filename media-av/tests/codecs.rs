@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use media_av::codec::h264::{H264Config, H264Decoder, H264Encoder};
 use media_av::codec::opus::{FRAME_SAMPLES, OpusConfig, OpusDecoder, OpusEncoder};
-use media_av::codec::{AudioDecoder, AudioEncoder, VideoDecoder, VideoEncoder};
+use media_av::codec::{AudioDecoder, AudioEncoder, CodecError, VideoDecoder, VideoEncoder};
 use media_av::quality::{align, dominant_frequency, psnr, snr_db};
 use media_av::rtp::h264::{H264Depacketizer, H264Event, H264Packetizer};
 use media_av::rtp::{PayloadType, RtpPacket, SeqNo, Sequencer, Ssrc, Timestamp};
@@ -144,6 +144,32 @@ fn opus_conceals_lost_packets_and_recovers_with_fec() -> TestResult {
     assert!(fec.samples().iter().any(|&s| s != 0), "FEC audio");
     let next = decoder.decode(&packets[9].1, packets[9].0)?;
     assert_eq!(next.samples_per_channel(), FRAME_SAMPLES);
+    // What FEC buys: with the same history, the frame rebuilt from packet 9's
+    // low-bitrate copy is closer to the real packet 8 than PLC's guess.
+    let history = |decoder: &mut OpusDecoder| -> Result<(), CodecError> {
+        for (ts, packet) in &packets[..8] {
+            decoder.decode(packet, *ts)?;
+        }
+        Ok(())
+    };
+    let (mut real, mut with_fec, mut with_plc) = (
+        OpusDecoder::new(1)?,
+        OpusDecoder::new(1)?,
+        OpusDecoder::new(1)?,
+    );
+    history(&mut real)?;
+    history(&mut with_fec)?;
+    history(&mut with_plc)?;
+    let reference = real.decode(&packets[8].1, packets[8].0)?;
+    let fec = with_fec.conceal(Some(&packets[9].1), packets[8].0)?;
+    let plc = with_plc.conceal(None, packets[8].0)?;
+    let fec_snr = snr_db(reference.samples(), fec.samples());
+    let plc_snr = snr_db(reference.samples(), plc.samples());
+    println!("lost frame vs the real one: FEC {fec_snr:.1} dB, PLC {plc_snr:.1} dB");
+    assert!(
+        fec_snr > plc_snr + 3.0,
+        "FEC {fec_snr:.1} dB, PLC {plc_snr:.1} dB"
+    );
     // Garbage from the network is the peer's fault, not a panic.
     assert!(decoder.decode(&[0xFF; 3], Timestamp(0)).is_err());
     Ok(())

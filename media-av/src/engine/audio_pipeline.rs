@@ -314,9 +314,21 @@ impl AudioReceiver {
                 Playout::Packet(packet) => self.decode(packet, params, counters),
                 Playout::Lost { timestamp, .. } => {
                     let Some(d) = &mut self.decoder else { continue };
-                    // Opus runs its PLC; G.711 fills with silence.
                     inc(&counters.concealed);
-                    d.decoder.conceal(None, timestamp).ok()
+                    // The packet after the lost one, when it is already here and of the
+                    // same codec, may carry the lost audio as in-band FEC (Opus); the
+                    // decoder falls back to its PLC (Opus) or silence (G.711) otherwise.
+                    let next = self
+                        .jitter
+                        .peek_next()
+                        .filter(|p| p.payload_type() == d.payload_type)
+                        .map(|p| p.payload());
+                    let fec = next.is_some() && d.kind == CodecKind::Opus;
+                    let frame = d.decoder.conceal(next, timestamp).ok();
+                    if fec && frame.is_some() {
+                        inc(&counters.fec_decoded);
+                    }
+                    frame
                 }
             };
             if let Some(frame) = decoded {
@@ -442,8 +454,10 @@ mod tests {
     }
 
     /// One second of tone through sender and receiver with every 10th packet
-    /// lost: the receiver conceals them and plays out 50 frames.
-    fn round_trip(codec: Codec) -> (Vec<i16>, u64) {
+    /// lost: the receiver conceals them and plays out 50 frames. Returns the
+    /// samples played, the frames concealed and, of those, the ones rebuilt
+    /// from FEC.
+    fn round_trip(codec: Codec) -> (Vec<i16>, u64, u64) {
         let p = params(codec);
         let settings = AudioSettings::default();
         let counters = Counters::default();
@@ -488,11 +502,11 @@ mod tests {
         }
         receiver.play(t0 + Duration::from_secs(2), &p, &factories, &counters);
         let samples = collected.lock().unwrap().clone();
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
         (
             samples,
-            counters
-                .concealed
-                .load(std::sync::atomic::Ordering::Relaxed),
+            load(&counters.concealed),
+            load(&counters.fec_decoded),
         )
     }
 
@@ -506,18 +520,22 @@ mod tests {
 
     #[test]
     fn pcmu_tone_survives_loss_with_concealment() {
-        let (samples, concealed) = round_trip(Codec::pcmu());
+        let (samples, concealed, fec) = round_trip(Codec::pcmu());
         assert_eq!(samples.len(), 50 * 160);
         assert_eq!(concealed, 5);
+        assert_eq!(fec, 0, "G.711 has no FEC");
         let f = dominant_frequency(&samples, 8000).unwrap();
         assert!((f - 1000.0).abs() < 5.0, "{f}");
     }
 
     #[test]
-    fn opus_tone_survives_loss_with_plc() {
-        let (samples, concealed) = round_trip(Codec::opus());
+    fn opus_tone_survives_loss_with_fec() {
+        let (samples, concealed, fec) = round_trip(Codec::opus());
         assert_eq!(samples.len(), 50 * 960);
         assert_eq!(concealed, 5);
+        // The packet after each lost one was buffered when the loss was played
+        // out, and it carries the lost audio (the sender encodes with in-band FEC).
+        assert_eq!(fec, 5);
         let f = dominant_frequency(&samples, 48_000).unwrap();
         assert!((f - 1000.0).abs() < 5.0, "{f}");
     }

@@ -22,6 +22,7 @@ pub(crate) struct Counters {
     pub(crate) jitter: AtomicU32,
     pub(crate) frames_decoded: AtomicU64,
     pub(crate) concealed: AtomicU64,
+    pub(crate) fec_decoded: AtomicU64,
     pub(crate) decode_errors: AtomicU64,
     pub(crate) dropped_payload_type: AtomicU64,
     pub(crate) dropped_foreign_ssrc: AtomicU64,
@@ -70,6 +71,7 @@ impl Counters {
             octets_received: self.octets_received.load(Relaxed),
             frames_decoded: self.frames_decoded.load(Relaxed),
             concealed: self.concealed.load(Relaxed),
+            fec_decoded: self.fec_decoded.load(Relaxed),
             decode_errors: self.decode_errors.load(Relaxed),
             dropped_payload_type: self.dropped_payload_type.load(Relaxed),
             dropped_foreign_ssrc: self.dropped_foreign_ssrc.load(Relaxed),
@@ -104,8 +106,14 @@ pub struct CounterSnapshot {
     /// Audio frames (concealed ones included) or pictures decoded and given
     /// to the sink.
     pub frames_decoded: u64,
-    /// Audio frames concealed for lost packets (PLC).
+    /// Audio frames made up for lost packets: decoded from the next packet's
+    /// forward error correction (also counted in `fec_decoded`) or concealed (PLC).
     pub concealed: u64,
+    /// Of `concealed`, the frames decoded with Opus in-band FEC (RFC 7587 §3.2)
+    /// from the packet after the lost one, which had already arrived. libopus
+    /// rebuilds the lost audio from that packet's low-bitrate copy when it
+    /// carries one and conceals (PLC) when it does not.
+    pub fec_decoded: u64,
     /// Payloads the decoder rejected, or video frames broken by loss.
     pub decode_errors: u64,
     /// RTP packets dropped for a payload type not negotiated.

@@ -70,8 +70,10 @@
 //!   (collision, RFC 3550 §8.2: counted and dropped, our SSRC is not
 //!   changed) or of a second source while the first is active (silent for
 //!   less than 500 ms) is counted and dropped. Audio goes through the
-//!   adaptive [`JitterBuffer`](crate::jitter::JitterBuffer); a lost packet
-//!   is concealed (Opus PLC; G.711 silence). Video goes through the
+//!   adaptive [`JitterBuffer`](crate::jitter::JitterBuffer); a lost Opus
+//!   packet is rebuilt from the in-band FEC of the packet after it when that
+//!   one has already arrived ([`JitterBuffer::peek_next`](crate::jitter::JitterBuffer::peek_next)),
+//!   and concealed otherwise (Opus PLC; G.711 silence). Video goes through the
 //!   [`FrameAssembler`](crate::jitter::FrameAssembler); a lost or broken
 //!   frame drops pictures until the next keyframe and sends a PLI, which
 //!   makes the sender's encoder emit one.
@@ -92,7 +94,7 @@
 //! | Limit | Value |
 //! |---|---|
 //! | Audio | mono, 20 ms packets; sources must produce the codec's rate (no resampling) |
-//! | Opus FEC | encoded; the receiver conceals with PLC only (the jitter buffer does not expose the next packet) |
+//! | Opus FEC | used when the packet after a lost one is in the jitter buffer at the lost one's playout time; the buffer does not wait longer for it |
 //! | Video | H.264 constrained baseline, packetization-mode 1; keyframes only on request and (re)start |
 //! | Retransmission | none (no NACK, no RTX) |
 //! | Sources per stream | one remote SSRC at a time |

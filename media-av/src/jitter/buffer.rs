@@ -553,6 +553,18 @@ impl<P: JitterPacket> JitterBuffer<P> {
         self.head().map(|(at, _)| at)
     }
 
+    /// The packet that plays next in sequence order, if it has arrived (whatever
+    /// its playout time). Right after a [`Playout::Lost`] this is the packet that
+    /// followed the lost one, which may carry forward error correction for it
+    /// (Opus in-band FEC, RFC 7587 §3.2).
+    #[must_use]
+    pub fn peek_next(&self) -> Option<&P> {
+        self.slots[(self.next & self.mask) as usize]
+            .as_ref()
+            .filter(|s| s.ext_seq == self.next)
+            .map(|s| &s.packet)
+    }
+
     /// The next packet or loss marker in sequence order, if its playout time
     /// has come by `now`.
     pub fn pop(&mut self, now: Instant) -> Option<Playout<P>> {
@@ -603,6 +615,24 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn peek_next_shows_the_packet_after_a_loss() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(JitterConfig::new(1000).with_initial_delay(ms(40)));
+        jb.insert(P(0, 0), t0);
+        jb.insert(P(2, 40), t0 + ms(40));
+        let late = t0 + ms(200);
+        assert_eq!(jb.pop(late), Some(Playout::Packet(P(0, 0))));
+        assert_eq!(jb.peek_next(), None, "1 never arrived");
+        assert!(matches!(
+            jb.pop(late),
+            Some(Playout::Lost { seq: SeqNo(1), .. })
+        ));
+        assert_eq!(jb.peek_next(), Some(&P(2, 40)));
+        assert_eq!(jb.pop(late), Some(Playout::Packet(P(2, 40))));
+        assert_eq!(jb.peek_next(), None);
     }
 
     #[test]
