@@ -651,12 +651,14 @@ async fn opus_conceals_loss_on_a_lossy_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h264_recovers_from_loss_with_pli_and_never_shows_a_broken_picture() {
     let (w, h, fps) = (128, 96, 15);
+    // NACKs off: every loss breaks its frame, and only a keyframe repairs it.
     let config = move || {
         EngineConfig::new()
             .video_settings(VideoSettings {
                 width: w,
                 height: h,
                 fps,
+                nack: false,
                 ..VideoSettings::default()
             })
             .max_packet_size(300)
@@ -692,9 +694,64 @@ async fn h264_recovers_from_loss_with_pli_and_never_shows_a_broken_picture() {
     bob.close().await;
 }
 
+/// The same loss with NACKs (the default): the receiver asks for each missing packet,
+/// the sender resends it from its history, and nearly every picture is shown, where
+/// keyframe requests alone show far fewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_loss_is_repaired_by_nack_and_retransmission() {
+    let (w, h, fps) = (128, 96, 15);
+    let config = move || {
+        EngineConfig::new()
+            .video_settings(VideoSettings {
+                width: w,
+                height: h,
+                fps,
+                ..VideoSettings::default()
+            })
+            .max_packet_size(300)
+    };
+    let [(alice_engine, alice, _, _), (bob_engine, bob, _, bob_video)] =
+        direct_pair(MediaType::Video, Codec::h264(), config, LossyPath::pair(23)).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let a = alice_engine.monitor().stream(alice.id()).unwrap().counters;
+    let b = bob_engine.monitor().stream(bob.id()).unwrap().counters;
+    let pictures = bob_video.0.lock().unwrap().clone();
+    let pattern = TestPattern::new(w, h, fps).unwrap();
+    let min = pictures
+        .iter()
+        .map(|p| psnr(p, &pattern.frame(frame_index(p)).unwrap()).unwrap())
+        .fold(f64::INFINITY, f64::min);
+    println!(
+        "H.264 over 1/23 loss with NACK: {} of {} pictures shown, PSNR min {min:.1} dB, lost {}, NACKs sent {}, asked {}, resent {}, PLIs {}",
+        pictures.len(),
+        a.frames_sent,
+        b.stats.packets_lost,
+        b.nacks_sent,
+        a.nacked_received,
+        a.retransmitted,
+        b.plis_sent,
+    );
+    assert!(
+        b.stats.packets_lost > 0 || a.retransmitted > 0,
+        "the path lost packets"
+    );
+    assert!(b.nacks_sent >= 1 && a.nacked_received >= 1, "{a:?} {b:?}");
+    assert!(a.retransmitted >= 1, "{a:?}");
+    assert!(
+        pictures.len() as f64 >= 0.9 * a.frames_sent as f64,
+        "{} of {} pictures",
+        pictures.len(),
+        a.frames_sent
+    );
+    assert!(min >= 30.0, "a broken picture was shown: {min:.1} dB");
+    alice.close().await;
+    bob.close().await;
+}
+
 /// 5 % loss and reordering (every 7th datagram swapped with the next): audio keeps its
 /// tone, every loss is concealed and reordered packets are not counted as lost; video
-/// keeps showing correct pictures, asking for keyframes after losses.
+/// keeps showing correct pictures, asking for the missing packets or keyframes after
+/// losses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_survives_loss_and_reordering() {
     let [(_, alice, _, _), (bob_engine, bob, bob_audio, _)] = direct_pair(
@@ -752,8 +809,9 @@ async fn media_survives_loss_and_reordering() {
         .map(|p| psnr(p, &pattern.frame(frame_index(p)).unwrap()).unwrap())
         .fold(f64::INFINITY, f64::min);
     println!(
-        "H.264 over 5 % loss + reordering: {} pictures, worst PSNR {worst:.1} dB, {} PLIs",
+        "H.264 over 5 % loss + reordering: {} pictures, worst PSNR {worst:.1} dB, {} NACKs, {} PLIs",
         pictures.len(),
+        b.nacks_sent,
         b.plis_sent
     );
     assert!(
@@ -762,7 +820,10 @@ async fn media_survives_loss_and_reordering() {
         pictures.len()
     );
     assert!(worst >= 30.0, "a broken picture was shown: {worst} dB");
-    assert!(b.plis_sent >= 1, "losses ask for keyframes: {b:?}");
+    assert!(
+        b.nacks_sent + b.plis_sent >= 1,
+        "losses ask for retransmissions or keyframes: {b:?}"
+    );
     alice.close().await;
     bob.close().await;
 }

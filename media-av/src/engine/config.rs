@@ -85,10 +85,15 @@ pub struct VideoSettings {
     /// How long an incomplete frame waits for its packets before it is given
     /// up (and a PLI asks for a keyframe).
     pub max_frame_wait: Duration,
+    /// Whether the receiver asks for missing packets with generic NACKs
+    /// (RFC 4585 §6.2.1: right away, then every 30 ms, 3 times at most)
+    /// while the frame waits. The sender answers NACKs either way, from the
+    /// last 512 packets it sent.
+    pub nack: bool,
 }
 
 impl Default for VideoSettings {
-    /// 320x240 at 15 frames/s, 500 kbit/s, 150 ms frame wait.
+    /// 320x240 at 15 frames/s, 500 kbit/s, 150 ms frame wait, NACKs on.
     fn default() -> Self {
         Self {
             enabled: true,
@@ -97,6 +102,7 @@ impl Default for VideoSettings {
             fps: 15,
             bitrate: 500_000,
             max_frame_wait: Duration::from_millis(150),
+            nack: true,
         }
     }
 }

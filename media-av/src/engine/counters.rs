@@ -32,6 +32,9 @@ pub(crate) struct Counters {
     pub(crate) rtcp_received: AtomicU64,
     pub(crate) plis_sent: AtomicU64,
     pub(crate) plis_received: AtomicU64,
+    pub(crate) nacks_sent: AtomicU64,
+    pub(crate) nacked_received: AtomicU64,
+    pub(crate) retransmitted: AtomicU64,
     /// Round-trip time in microseconds, 0 before the first measurement.
     pub(crate) rtt_micros: AtomicU64,
     /// RTP timestamp of the last packet sent and when (µs since the stream
@@ -81,6 +84,9 @@ impl Counters {
             rtcp_received: self.rtcp_received.load(Relaxed),
             plis_sent: self.plis_sent.load(Relaxed),
             plis_received: self.plis_received.load(Relaxed),
+            nacks_sent: self.nacks_sent.load(Relaxed),
+            nacked_received: self.nacked_received.load(Relaxed),
+            retransmitted: self.retransmitted.load(Relaxed),
             round_trip_time: (rtt > 0).then(|| Duration::from_micros(rtt)),
         }
     }
@@ -132,6 +138,13 @@ pub struct CounterSnapshot {
     pub plis_sent: u64,
     /// Picture loss indications received (video send side).
     pub plis_received: u64,
+    /// Generic NACK packets sent for missing video packets (receive side,
+    /// RFC 4585 §6.2.1).
+    pub nacks_sent: u64,
+    /// Sequence numbers the peer's NACKs asked for (video send side).
+    pub nacked_received: u64,
+    /// Of those, packets still in the history and sent again.
+    pub retransmitted: u64,
     /// The last round-trip time measured from SR/RR (RFC 3550 §6.4.1).
     pub round_trip_time: Option<Duration>,
 }

@@ -87,7 +87,11 @@
 //! mean (1 s by default, below §6.2's 5 s minimum so short calls measure
 //! round-trip time), randomized to 0.5–1.5 times, the first after half an
 //! interval; no bandwidth share, member count or reconsideration (one source
-//! per side). NACKs are neither sent nor answered (no retransmission buffer).
+//! per side). Video receivers NACK missing packets (RFC 4585 §6.2.1 generic
+//! NACK, while the frame waits; [`VideoSettings::nack`]) and video senders
+//! answer NACKs by resending the packets from a history of the last 512, in
+//! the original stream (RFC 4588's `rtx` stream needs SDP negotiation that is
+//! not done).
 //!
 //! # Known limits
 //!
@@ -96,7 +100,7 @@
 //! | Audio | mono, 20 ms packets; sources must produce the codec's rate (no resampling) |
 //! | Opus FEC | used when the packet after a lost one is in the jitter buffer at the lost one's playout time; the buffer does not wait longer for it |
 //! | Video | H.264 constrained baseline, packetization-mode 1; keyframes only on request and (re)start |
-//! | Retransmission | none (no NACK, no RTX) |
+//! | Retransmission | video only, resent in the original stream (no RFC 4588 `rtx` payload type); `nack`/`nack pli` are not negotiated in SDP (a peer that ignores NACKs still gets PLIs) |
 //! | Sources per stream | one remote SSRC at a time |
 //! | Allocation | per frame in codecs and sources (owned buffers in their APIs); none per packet in RTP, jitter buffer, UDP receive or send |
 //! | Threads | the stream tasks run on the caller's tokio runtime, encoding and decoding included (no dedicated real-time thread): a busy runtime delays pacing; audio then catches up in a burst, video drops the late picture |
@@ -106,6 +110,7 @@ mod audio_pipeline;
 mod config;
 mod counters;
 mod error;
+mod history;
 mod monitor;
 mod negotiated;
 mod receive_task;

@@ -16,6 +16,7 @@ use session_core::description::{MediaAddress, MediaType};
 
 use super::StreamId;
 use super::counters::{CounterSnapshot, Counters};
+use super::history::RetransmitHistory;
 use crate::rtp::Ssrc;
 
 /// What the engine and the tasks of one stream share.
@@ -30,6 +31,9 @@ pub(crate) struct StreamShared {
     pub(crate) muted: AtomicBool,
     /// Set by a received PLI, taken by the video sender.
     pub(crate) keyframe_requested: AtomicBool,
+    /// Video packets sent, for answering NACKs: written by the send task, read
+    /// by the receive task when a NACK arrives (uncontended otherwise).
+    pub(crate) history: Mutex<RetransmitHistory>,
     pub(crate) closed: AtomicBool,
     /// The last negotiated parameters (for snapshots only; never locked by
     /// the media tasks).

@@ -2,8 +2,8 @@
 //! (rtcp-mux), checks and counts RTP, feeds the receiving pipeline and plays
 //! it out at its deadlines, and runs the RTCP session.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,7 +19,7 @@ use super::rtcp_session::{RtcpEvent, RtcpSession, SentSoFar};
 use super::stream::{Control, TaskCtx};
 use super::video_pipeline::VideoReceiver;
 use crate::rtcp::{Demuxed, demux};
-use crate::rtp::{RtpPacket, Ssrc, Timestamp};
+use crate::rtp::{RtpPacket, SeqNo, Ssrc, Timestamp};
 use crate::stats::ReceiveStats;
 
 /// A source silent this long may be replaced by another SSRC.
@@ -51,6 +51,8 @@ struct ReceiveState {
     /// Cumulative loss of earlier sources.
     lost_before: i64,
     last_pli: Option<Instant>,
+    /// Missing video packets to NACK (reused).
+    nacks: Vec<SeqNo>,
     buf: Box<[u8]>,
 }
 
@@ -68,6 +70,7 @@ impl ReceiveState {
             source: None,
             lost_before: 0,
             last_pli: None,
+            nacks: Vec::new(),
             buf: vec![0u8; RTCP_BUF].into_boxed_slice(),
         }
     }
@@ -122,6 +125,20 @@ impl ReceiveState {
                 RtcpEvent::KeyframeRequested => {
                     inc(&shared.counters.plis_received);
                     shared.keyframe_requested.store(true, Relaxed);
+                }
+                RtcpEvent::Retransmit(seq) => {
+                    inc(&shared.counters.nacked_received);
+                    let kept = shared
+                        .history
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get(seq);
+                    if let Some(datagram) = kept {
+                        match self.ctx.path.send(datagram) {
+                            Ok(()) => inc(&shared.counters.retransmitted),
+                            Err(e) => debug!(error = %e, "retransmission not sent"),
+                        }
+                    }
                 }
                 RtcpEvent::Bye(ssrc) => bye = Some(ssrc),
             });
@@ -213,8 +230,15 @@ impl ReceiveState {
         if let Some(source) = &mut self.source {
             match &mut source.receiver {
                 Receiver::Audio(a) => a.play(now, params, factories, counters),
-                Receiver::Video(v) => want_keyframe = v.play(now, params, factories, counters),
+                Receiver::Video(v) => {
+                    want_keyframe = v.play(now, params, factories, counters);
+                    self.nacks.clear();
+                    self.nacks.extend(v.take_nacks());
+                }
             }
+        }
+        if params.rtcp && self.ctx.config.video.nack && !self.nacks.is_empty() {
+            self.send_nack();
         }
         if want_keyframe && params.rtcp {
             self.send_pli(now);
@@ -227,6 +251,20 @@ impl ReceiveState {
                 Some(Err(e)) => debug!(error = %e, "RTCP report not written"),
                 None => {}
             }
+        }
+    }
+
+    /// NACKs the missing packets in `self.nacks`, as many as fit one compound.
+    fn send_nack(&mut self) {
+        let Some(media) = self.source.as_ref().map(|s| s.ssrc) else {
+            return;
+        };
+        match self.rtcp.write_nack(media, &self.nacks, &mut self.buf) {
+            Ok(n) => {
+                inc(&self.counters().nacks_sent);
+                self.send_rtcp(n);
+            }
+            Err(e) => debug!(error = %e, "NACK not written"),
         }
     }
 

@@ -20,7 +20,7 @@ use crate::rtcp::{
     Compound, NtpTime, ReportBlock, RtcpPacket, RtcpParseError, RtcpWriteError, RtcpWriter,
     SenderInfo,
 };
-use crate::rtp::{Ssrc, Timestamp};
+use crate::rtp::{SeqNo, Ssrc, Timestamp};
 use crate::stats::{NtpClock, ReceiveStats, SenderStats};
 
 /// Seconds from 1900 (NTP era 0) to 1970.
@@ -33,6 +33,8 @@ pub(crate) enum RtcpEvent {
     RoundTrip(Duration),
     /// The peer asked for a keyframe of our source (PLI).
     KeyframeRequested,
+    /// The peer's NACK asked for this packet of our source again.
+    Retransmit(SeqNo),
     /// The peer's source left (BYE).
     Bye(Ssrc),
 }
@@ -150,6 +152,21 @@ impl RtcpSession {
         Ok(w.finish())
     }
 
+    /// Writes a generic NACK (RFC 4585 §6.2.1) for `lost` packets of `media`
+    /// (the peer's source) in its own compound.
+    pub(crate) fn write_nack(
+        &self,
+        media: Ssrc,
+        lost: &[SeqNo],
+        buf: &mut [u8],
+    ) -> Result<usize, RtcpWriteError> {
+        let mut w = RtcpWriter::new(buf);
+        w.receiver_report(self.local, &[])?;
+        w.sdes_cname(self.local, self.cname.as_bytes())?;
+        w.nack(self.local, media, lost.iter().copied())?;
+        Ok(w.finish())
+    }
+
     /// Writes a BYE for our source.
     pub(crate) fn write_bye(&self, buf: &mut [u8]) -> Result<usize, RtcpWriteError> {
         let mut w = RtcpWriter::new(buf);
@@ -187,12 +204,16 @@ impl RtcpSession {
                 RtcpPacket::Pli(pli) if pli.media_ssrc == self.local => {
                     on_event(RtcpEvent::KeyframeRequested);
                 }
+                RtcpPacket::Nack(nack) if nack.media_ssrc() == self.local => {
+                    for seq in nack.lost() {
+                        on_event(RtcpEvent::Retransmit(seq));
+                    }
+                }
                 RtcpPacket::Bye(bye) => {
                     for s in bye.sources() {
                         on_event(RtcpEvent::Bye(s));
                     }
                 }
-                // NACKs need a retransmission buffer (RFC 4588), not built.
                 _ => {}
             }
         }

@@ -7,6 +7,7 @@ use std::sync::PoisonError;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use session_core::description::MediaType;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, warn};
@@ -77,7 +78,15 @@ pub(super) fn build_sender(
 /// Sends one packet and counts it.
 fn send_packet(ctx: &TaskCtx, buf: &mut SendBuffer, packet: &OutPacket) {
     let c = &ctx.shared.counters;
-    match ctx.path.send(buf.datagram(packet)) {
+    let datagram = buf.datagram(packet);
+    if ctx.shared.media_type == MediaType::Video {
+        ctx.shared
+            .history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .store(packet.sequence(), datagram.clone());
+    }
+    match ctx.path.send(datagram) {
         Ok(()) => {
             inc(&c.packets_sent);
             add(

@@ -113,6 +113,7 @@ impl AvStream {
             counters: Counters::default(),
             muted: Default::default(),
             keyframe_requested: Default::default(),
+            history: Default::default(),
             closed: Default::default(),
             negotiated: Mutex::new(None),
         });

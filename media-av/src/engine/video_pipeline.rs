@@ -174,6 +174,12 @@ impl VideoReceiver {
         self.assembler.insert(packet, arrival);
     }
 
+    /// The sequence numbers to NACK that the last [`VideoReceiver::play`]
+    /// found (RFC 4585 §6.2.1), taken.
+    pub(crate) fn take_nacks(&mut self) -> std::vec::Drain<'_, SeqNo> {
+        self.nacks.drain(..)
+    }
+
     /// When [`VideoReceiver::play`] has work next.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.assembler.poll_timeout()
@@ -190,7 +196,6 @@ impl VideoReceiver {
     ) -> bool {
         let mut want_keyframe = false;
         self.assembler.poll_nacks(now, &mut self.nacks);
-        self.nacks.clear();
         while let Some(event) = self.assembler.poll(now) {
             match event {
                 FrameEvent::Frame(frame) => {
