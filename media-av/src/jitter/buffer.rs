@@ -232,7 +232,19 @@ pub struct JitterBuffer<P> {
     samples: u32,
     initial_ticks: i64,
     target_ticks: i64,
+    /// The configured durations in clock ticks, converted once (a conversion
+    /// per packet was a good part of the per-packet cost).
+    limits: TickLimits,
     counters: JitterCounters,
+}
+
+/// [`JitterConfig`] durations in clock ticks.
+#[derive(Debug, Default, Clone, Copy)]
+struct TickLimits {
+    min_delay: i64,
+    max_delay: i64,
+    resync_time_jump: i64,
+    reference_window: i64,
 }
 
 impl<P: JitterPacket> JitterBuffer<P> {
@@ -270,8 +282,16 @@ impl<P: JitterPacket> JitterBuffer<P> {
             samples: 0,
             initial_ticks: 0,
             target_ticks: 0,
+            limits: TickLimits::default(),
             counters: JitterCounters::default(),
             cfg,
+        };
+        let min_delay = jb.to_ticks(jb.cfg.min_delay);
+        jb.limits = TickLimits {
+            min_delay,
+            max_delay: jb.to_ticks(jb.cfg.max_delay).max(min_delay),
+            resync_time_jump: jb.to_ticks(jb.cfg.resync_time_jump),
+            reference_window: jb.to_ticks(jb.cfg.reference_window),
         };
         jb.initial_ticks = jb.to_ticks(initial);
         jb.target_ticks = jb.initial_ticks;
@@ -321,16 +341,27 @@ impl<P: JitterPacket> JitterBuffer<P> {
     }
 
     fn to_ticks(&self, d: Duration) -> i64 {
-        (d.as_nanos() * u128::from(self.cfg.clock_rate) / 1_000_000_000) as i64
+        let rate = u64::from(self.cfg.clock_rate);
+        // 64-bit arithmetic (a multiply by a constant's inverse) while the
+        // product fits: days of media at any RTP clock rate; 128-bit beyond.
+        match u64::try_from(d.as_nanos()) {
+            Ok(nanos) if nanos <= u64::MAX / rate.max(1) => (nanos * rate / 1_000_000_000) as i64,
+            _ => (d.as_nanos() * u128::from(rate) / 1_000_000_000) as i64,
+        }
     }
 
     fn to_duration(&self, ticks: i64) -> Duration {
-        if self.cfg.clock_rate == 0 || ticks <= 0 {
+        let rate = u64::from(self.cfg.clock_rate);
+        if rate == 0 || ticks <= 0 {
             return Duration::ZERO;
         }
-        Duration::from_nanos(
-            (ticks as u128 * 1_000_000_000 / u128::from(self.cfg.clock_rate)) as u64,
-        )
+        let ticks = ticks as u64;
+        let nanos = if ticks <= u64::MAX / 1_000_000_000 {
+            ticks * 1_000_000_000 / rate
+        } else {
+            (u128::from(ticks) * 1_000_000_000 / u128::from(rate)) as u64
+        };
+        Duration::from_nanos(nanos)
     }
 
     fn slot(&self, ext_seq: i64) -> Option<&Slot<P>> {
@@ -368,8 +399,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
                 let ext_seq = ext.seq(seq);
                 let transit = arrival_ticks - ext.ts(ts);
                 let seq_jump = (ext_seq - self.highest).abs() > i64::from(self.cfg.resync_seq_jump);
-                let time_jump =
-                    (transit - self.min_transit).abs() > self.to_ticks(self.cfg.resync_time_jump);
+                let time_jump = (transit - self.min_transit).abs() > self.limits.resync_time_jump;
                 if seq_jump || time_jump {
                     debug!(
                         ?seq,
@@ -449,7 +479,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
         // The reference is the fastest transit of the last one to two
         // windows, so it follows clock drift and route changes instead of
         // holding on to a minimum from long ago.
-        if arrival_ticks - self.window_start >= self.to_ticks(self.cfg.reference_window) {
+        if arrival_ticks - self.window_start >= self.limits.reference_window {
             self.previous_min = self.window_min;
             self.window_min = transit;
             self.window_start = arrival_ticks;
@@ -468,8 +498,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
             DelayEstimator::MeanDeviation(k) => (self.mean + k * self.var.sqrt()) as i64,
             DelayEstimator::Percentile(q) => self.histogram_quantile(sample, w, q),
         };
-        let lo = self.to_ticks(self.cfg.min_delay);
-        let hi = self.to_ticks(self.cfg.max_delay).max(lo);
+        let (lo, hi) = (self.limits.min_delay, self.limits.max_delay);
         let floor = if self.samples < WARM_UP_SAMPLES {
             self.initial_ticks
         } else {
@@ -516,23 +545,37 @@ impl<P: JitterPacket> JitterBuffer<P> {
     }
 
     /// Playout time of extended timestamp `ext_ts`.
-    fn play_at(&self, ext_ts: i64) -> Option<Instant> {
-        let epoch = self.epoch?;
-        let ticks = ext_ts + self.min_transit + self.target_ticks;
-        if ticks <= 0 {
-            return Some(epoch);
-        }
-        Some(epoch.checked_add(self.to_duration(ticks)).unwrap_or(epoch))
+    /// When a packet stamped `ext_ts` plays, in clock ticks since the epoch.
+    fn due_ticks(&self, ext_ts: i64) -> i64 {
+        ext_ts + self.min_transit + self.target_ticks
     }
 
-    /// The head of the queue: its deadline, and for a gap the interpolated
-    /// timestamp of the missing packet.
-    fn head(&self) -> Option<(Instant, Option<i64>)> {
+    /// The instant of `ticks` since the epoch, rounded up to the nanosecond:
+    /// exactly the first instant at which [`pop`](Self::pop), which compares
+    /// in ticks rounded down, finds them due.
+    fn instant_of(&self, ticks: i64) -> Option<Instant> {
+        let epoch = self.epoch?;
+        let rate = u64::from(self.cfg.clock_rate);
+        if ticks <= 0 || rate == 0 {
+            return Some(epoch);
+        }
+        let nanos = (u128::from(ticks as u64) * 1_000_000_000).div_ceil(u128::from(rate));
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
+        Some(
+            epoch
+                .checked_add(Duration::from_nanos(nanos))
+                .unwrap_or(epoch),
+        )
+    }
+
+    /// The head of the queue: when it is due (clock ticks since the epoch),
+    /// and for a gap the interpolated timestamp of the missing packet.
+    fn head(&self) -> Option<(i64, Option<i64>)> {
         if self.len == 0 {
             return None;
         }
         if let Some(slot) = self.slot(self.next) {
-            return Some((self.play_at(slot.ext_ts)?, None));
+            return Some((self.due_ticks(slot.ext_ts), None));
         }
         let (found_seq, found_ts) = (self.next + 1..=self.highest)
             .find_map(|s| self.slot(s).map(|slot| (s, slot.ext_ts)))?;
@@ -542,7 +585,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
             }
             _ => found_ts,
         };
-        Some((self.play_at(est)?, Some(est)))
+        Some((self.due_ticks(est), Some(est)))
     }
 
     /// When [`pop`](Self::pop) has something next: the playout time of the
@@ -550,7 +593,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
     /// empty.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.head().map(|(at, _)| at)
+        self.head().and_then(|(due, _)| self.instant_of(due))
     }
 
     /// The packet that plays next in sequence order, if it has arrived (whatever
@@ -568,8 +611,11 @@ impl<P: JitterPacket> JitterBuffer<P> {
     /// The next packet or loss marker in sequence order, if its playout time
     /// has come by `now`.
     pub fn pop(&mut self, now: Instant) -> Option<Playout<P>> {
-        let (at, missing_ts) = self.head()?;
-        if now < at {
+        let (due, missing_ts) = self.head()?;
+        // Compared in ticks: one multiply per call instead of building an
+        // `Instant` for the deadline.
+        let epoch = self.epoch?;
+        if self.to_ticks(now.saturating_duration_since(epoch)) < due {
             return None;
         }
         let seq = self.next;
@@ -615,6 +661,37 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn the_deadline_is_exactly_when_pop_first_delivers() {
+        // Clock rates whose tick is not a whole number of nanoseconds.
+        for rate in [8000, 48_000, 90_000, 44_100] {
+            let t0 = Instant::now();
+            let mut jb = JitterBuffer::new(JitterConfig::new(rate).with_initial_delay(ms(37)));
+            let step = rate / 50;
+            for i in 0..40u16 {
+                let arrival = t0 + Duration::from_nanos(20_000_000 * u64::from(i) + 1_234);
+                jb.insert(P(i, step * u32::from(i)), arrival);
+                while let Some(deadline) = jb.poll_timeout() {
+                    if deadline > arrival {
+                        break;
+                    }
+                    assert!(
+                        jb.pop(deadline).is_some(),
+                        "due at its deadline ({rate} Hz)"
+                    );
+                }
+                if let Some(deadline) = jb.poll_timeout() {
+                    let just_before = deadline - Duration::from_nanos(1);
+                    assert!(jb.pop(just_before).is_none(), "not before ({rate} Hz)");
+                    assert!(
+                        jb.pop(deadline).is_some(),
+                        "due at {deadline:?} ({rate} Hz)"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
