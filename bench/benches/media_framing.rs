@@ -5,11 +5,12 @@
 //! insert+pop beside webrtc-rs `webrtc-media`'s SampleBuilder (a reorder
 //! buffer without playout timing) and compound RTCP parse beside the
 //! webrtc-rs `rtcp` crate.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // a benchmark: failures abort, paired ratios go to stderr
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use bench::paired::paired;
 use bytes::Bytes;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use media_av::jitter::{JitterBuffer, JitterConfig, Playout};
@@ -483,17 +484,7 @@ fn jitter_buffer(c: &mut Criterion) {
                     ours_in.clone(),
                 )
             },
-            |(mut jb, packets)| {
-                let mut out = 0usize;
-                for (at, p) in packets {
-                    let now = t0 + at;
-                    jb.insert(p, now);
-                    while let Some(p) = jb.pop(now) {
-                        out += usize::from(matches!(p, Playout::Packet(_)));
-                    }
-                }
-                (jb, out)
-            },
+            |(jb, packets)| jitter_run(t0, jb, packets),
             BatchSize::LargeInput,
         )
     });
@@ -505,20 +496,95 @@ fn jitter_buffer(c: &mut Criterion) {
                     theirs_in.clone(),
                 )
             },
-            |(mut sb, packets)| {
-                let mut out = 0usize;
-                for p in packets {
-                    sb.push(p);
-                    while let Some(s) = sb.pop() {
-                        out += s.data.len();
-                    }
-                }
-                (sb, out)
-            },
+            |(sb, packets)| sample_builder_run(sb, packets),
             BatchSize::LargeInput,
         )
     });
     g.finish();
+
+    if benching() {
+        // Paired (see `bench::paired`): blocks of 20 runs each, every input cloned just
+        // before its run and every result dropped after it, off the clock, as
+        // criterion's batched setup does.
+        const RUNS: usize = 20;
+        let t0 = Instant::now();
+        let (ratio, ours, peer) = paired(
+            15,
+            || {
+                (0..RUNS)
+                    .map(|_| {
+                        let (jb, packets) = (
+                            JitterBuffer::new(JitterConfig::new(48_000)),
+                            ours_in.clone(),
+                        );
+                        let start = Instant::now();
+                        let kept = black_box(jitter_run(t0, jb, packets));
+                        let took = start.elapsed();
+                        drop(kept); // dropped off the clock, as criterion does
+                        took
+                    })
+                    .sum()
+            },
+            || {
+                (0..RUNS)
+                    .map(|_| {
+                        let (sb, packets) = (
+                            SampleBuilder::new(10, OpusPacket, 48_000),
+                            theirs_in.clone(),
+                        );
+                        let start = Instant::now();
+                        let kept = black_box(sample_builder_run(sb, packets));
+                        let took = start.elapsed();
+                        drop(kept);
+                        took
+                    })
+                    .sum()
+            },
+        );
+        eprintln!(
+            "paired jitter buffer (15 x {RUNS} runs of {JB_PACKETS} packets): ucc {:.1?}, SampleBuilder {:.1?} per run, peer / ours {:.2}",
+            ours / RUNS as u32,
+            peer / RUNS as u32,
+            1.0 / ratio
+        );
+    }
+}
+
+/// One stream through our jitter buffer, each packet popped when due.
+fn jitter_run(
+    t0: Instant,
+    mut jb: JitterBuffer<RtpPacket>,
+    packets: Vec<(Duration, RtpPacket)>,
+) -> (JitterBuffer<RtpPacket>, usize) {
+    let mut out = 0usize;
+    for (at, p) in packets {
+        let now = t0 + at;
+        jb.insert(p, now);
+        while let Some(p) = jb.pop(now) {
+            out += usize::from(matches!(p, Playout::Packet(_)));
+        }
+    }
+    (jb, out)
+}
+
+/// One stream through webrtc-rs's sample builder, each sample popped when complete.
+fn sample_builder_run(
+    mut sb: SampleBuilder<OpusPacket>,
+    packets: Vec<rtp::packet::Packet>,
+) -> (SampleBuilder<OpusPacket>, usize) {
+    let mut out = 0usize;
+    for p in packets {
+        sb.push(p);
+        while let Some(s) = sb.pop() {
+            out += s.data.len();
+        }
+    }
+    (sb, out)
+}
+
+/// Under `cargo bench` (not in `cargo test --benches`, which runs each function once).
+fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
 }
 
 /// An RFC 3550 compound: SR with one report block, SDES with a CNAME.

@@ -39,6 +39,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bench::paired::paired;
 use bytes::{BufMut, Bytes, BytesMut};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
@@ -77,32 +78,6 @@ const SETUP: Duration = Duration::from_secs(10);
 /// Under `cargo bench` (not in `cargo test --benches`, which runs each function once).
 fn benching() -> bool {
     std::env::args().any(|a| a == "--bench")
-}
-
-/// Times `pairs` alternating blocks of `ours` and `raw`; the median of ours / raw and
-/// the median time of each (per block).
-fn paired(
-    pairs: usize,
-    mut ours: impl FnMut() -> Duration,
-    mut raw: impl FnMut() -> Duration,
-) -> (f64, Duration, Duration) {
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (mut ratios, mut a, mut b) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..pairs {
-        let (x, y) = (ours(), raw());
-        ratios.push(x.as_secs_f64() / y.as_secs_f64());
-        a.push(x.as_secs_f64());
-        b.push(y.as_secs_f64());
-    }
-    let (ma, mb) = (median(&mut a), median(&mut b));
-    (
-        median(&mut ratios),
-        Duration::from_secs_f64(ma),
-        Duration::from_secs_f64(mb),
-    )
 }
 
 fn runtime() -> Runtime {
