@@ -245,6 +245,10 @@ struct TickLimits {
     max_delay: i64,
     resync_time_jump: i64,
     reference_window: i64,
+    /// The weight of a new delay sample, `1 / averaging_packets`.
+    weight: f64,
+    /// `1 / (1 - weight)`: how much each new histogram sample outweighs the last.
+    growth: f64,
 }
 
 impl<P: JitterPacket> JitterBuffer<P> {
@@ -292,6 +296,16 @@ impl<P: JitterPacket> JitterBuffer<P> {
             max_delay: jb.to_ticks(jb.cfg.max_delay).max(min_delay),
             resync_time_jump: jb.to_ticks(jb.cfg.resync_time_jump),
             reference_window: jb.to_ticks(jb.cfg.reference_window),
+            weight: 1.0 / f64::from(jb.cfg.averaging_packets.max(1)),
+            growth: 0.0,
+        };
+        // With one packet averaged, each sample replaces the others outright:
+        // an infinite growth makes the histogram rescale (to that sample alone)
+        // every time.
+        jb.limits.growth = if jb.limits.weight < 1.0 {
+            1.0 / (1.0 - jb.limits.weight)
+        } else {
+            f64::INFINITY
         };
         jb.initial_ticks = jb.to_ticks(initial);
         jb.target_ticks = jb.initial_ticks;
@@ -488,7 +502,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
         }
         self.min_transit = self.window_min.min(self.previous_min);
         let sample = transit - self.min_transit;
-        let w = 1.0 / f64::from(self.cfg.averaging_packets.max(1));
+        let w = self.limits.weight;
         let d = sample as f64 - self.mean;
         self.mean += w * d;
         self.var = (1.0 - w) * (self.var + w * d * d);
@@ -496,7 +510,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
 
         let estimate = match self.cfg.estimator {
             DelayEstimator::MeanDeviation(k) => (self.mean + k * self.var.sqrt()) as i64,
-            DelayEstimator::Percentile(q) => self.histogram_quantile(sample, w, q),
+            DelayEstimator::Percentile(q) => self.histogram_quantile(sample, q),
         };
         let (lo, hi) = (self.limits.min_delay, self.limits.max_delay);
         let floor = if self.samples < WARM_UP_SAMPLES {
@@ -514,10 +528,10 @@ impl<P: JitterPacket> JitterBuffer<P> {
     /// The quantile bucket and the weight below it are kept between calls
     /// and moved a bucket at a time, so a sample costs O(1) amortized rather
     /// than a scan of the histogram.
-    fn histogram_quantile(&mut self, sample: i64, w: f64, q: f64) -> i64 {
+    fn histogram_quantile(&mut self, sample: i64, q: f64) -> i64 {
         let last = self.hist.len() - 1;
         let bucket = usize::try_from(sample / self.bucket_ticks).map_or(last, |b| b.min(last));
-        self.hist_weight /= 1.0 - w;
+        self.hist_weight *= self.limits.growth;
         if self.hist_weight > 1e100 || !self.hist_weight.is_finite() {
             let scale = 1.0 / self.hist_weight;
             self.hist.iter_mut().for_each(|h| *h *= scale);
@@ -544,7 +558,6 @@ impl<P: JitterPacket> JitterBuffer<P> {
         (self.q_index as i64 + 1) * self.bucket_ticks
     }
 
-    /// Playout time of extended timestamp `ext_ts`.
     /// When a packet stamped `ext_ts` plays, in clock ticks since the epoch.
     fn due_ticks(&self, ext_ts: i64) -> i64 {
         ext_ts + self.min_transit + self.target_ticks
@@ -734,7 +747,7 @@ mod tests {
         for _ in 0..5000 {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             let sample = ((x >> 33) % 600) as i64;
-            let got = jb.histogram_quantile(sample, 1.0 / 16.0, 0.9);
+            let got = jb.histogram_quantile(sample, 0.9);
             let goal = 0.9 * jb.hist_total;
             let mut sum = 0.0;
             let scan = jb.hist.iter().position(|&h| {
