@@ -57,11 +57,6 @@ const LINGER: Duration = Duration::from_millis(300);
 /// Longest wait for any step.
 const STEP: Duration = Duration::from_secs(10);
 
-/// Under `cargo bench` (not in `cargo test --benches`, which runs each function once).
-fn benching() -> bool {
-    std::env::args().any(|a| a == "--bench")
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     SipUdp,
@@ -325,7 +320,7 @@ fn median_ms(mut samples: Vec<Duration>) -> f64 {
 }
 
 fn report(name: &str, samples: Vec<Duration>) {
-    if benching() && !samples.is_empty() {
+    if bench::benching() && !samples.is_empty() {
         let n = samples.len();
         let ms = median_ms(samples);
         let rtt = 2.0 * DELAY.as_secs_f64() * 1e3;

@@ -502,7 +502,7 @@ fn jitter_buffer(c: &mut Criterion) {
     });
     g.finish();
 
-    if benching() {
+    if bench::benching() {
         // Paired (see `bench::paired`): blocks of 20 runs each, every input cloned just
         // before its run and every result dropped after it, off the clock, as
         // criterion's batched setup does.
@@ -580,11 +580,6 @@ fn sample_builder_run(
         }
     }
     (sb, out)
-}
-
-/// Under `cargo bench` (not in `cargo test --benches`, which runs each function once).
-fn benching() -> bool {
-    std::env::args().any(|a| a == "--bench")
 }
 
 /// An RFC 3550 compound: SR with one report block, SDES with a CNAME.

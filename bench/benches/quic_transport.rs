@@ -75,11 +75,6 @@ const PAIRED_ROUNDS: u64 = 500;
 /// Longest wait for any setup step.
 const SETUP: Duration = Duration::from_secs(10);
 
-/// Under `cargo bench` (not in `cargo test --benches`, which runs each function once).
-fn benching() -> bool {
-    std::env::args().any(|a| a == "--bench")
-}
-
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -381,7 +376,7 @@ fn round_trip(c: &mut Criterion) {
     });
     g.finish();
 
-    if benching() {
+    if bench::benching() {
         let n = PAIRED_ROUNDS;
         let (ratio, a, b) = paired(
             PAIRS,
@@ -552,7 +547,7 @@ fn datagrams(c: &mut Criterion) {
     report("raw_quinn_datagram", &counts);
     g.finish();
 
-    if benching() {
+    if bench::benching() {
         let (ours_counts, raw_counts) = (Cell::new((0, 0)), Cell::new((0, 0)));
         let next = Cell::new(1_000_000);
         let (ratio, a, b) = paired(

@@ -9,3 +9,10 @@
 
 pub mod paired;
 pub mod relay;
+
+/// Whether the benchmark runs under `cargo bench` (its `--bench` argument), not under
+/// `cargo test --benches`, which runs each benchmark function once: the extra, slow
+/// measurements (paired comparisons, medians printed to stderr) run only then.
+pub fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}

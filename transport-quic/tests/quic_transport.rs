@@ -102,18 +102,31 @@ impl Station {
         to: &Station,
     ) -> Result<(LegId, Answer), session_core::error::SignalingError> {
         let leg = LegId::next();
+        let answer = self
+            .invite_on(leg, to.uri.clone(), SessionType::InstantMessaging)
+            .await?;
+        Ok((leg, answer))
+    }
+
+    /// Invites `to` on `leg` to a session of `session_type`, no offer, and waits (at
+    /// most [`STEP`]) for the answer.
+    async fn invite_on(
+        &self,
+        leg: LegId,
+        to: Uri,
+        session_type: SessionType,
+    ) -> Result<Answer, session_core::error::SignalingError> {
         let invite = Invite {
             from: self.uri.clone(),
-            to: to.uri.clone(),
-            session_type: SessionType::InstantMessaging,
+            to,
+            session_type,
             conversation_id: None,
             offer: None,
             device: None,
         };
-        let answer = timeout(STEP, self.endpoint.invite(leg, invite))
+        timeout(STEP, self.endpoint.invite(leg, invite))
             .await
-            .expect("invite answered in time")?;
-        Ok((leg, answer))
+            .expect("invite answered in time")
     }
 
     async fn next(&mut self, what: &str) -> Seen {
@@ -324,17 +337,9 @@ async fn a_vanished_peer_ends_the_session_with_the_idle_timeout() {
     });
     let bob_uri = uri_rx.recv_timeout(STEP).unwrap();
     let leg = LegId::next();
-    let invite = Invite {
-        from: alice.uri.clone(),
-        to: bob_uri,
-        session_type: SessionType::InstantMessaging,
-        conversation_id: None,
-        offer: None,
-        device: None,
-    };
-    timeout(STEP, alice.endpoint.invite(leg, invite))
+    alice
+        .invite_on(leg, bob_uri, SessionType::InstantMessaging)
         .await
-        .unwrap()
         .unwrap();
     die_tx.send(()).unwrap();
     bob_thread.join().unwrap();
@@ -352,17 +357,13 @@ async fn terminate_returns_once_the_peer_has_the_hang_up() {
     let relay = Relay::start(bob.transport.local_addr().unwrap(), Duration::ZERO).await;
     let (front, hold) = (relay.front, relay.hold.clone());
     let leg = LegId::next();
-    let invite = Invite {
-        from: alice.uri.clone(),
-        to: format!("quic:bob@{front}").parse().unwrap(),
-        session_type: SessionType::InstantMessaging,
-        conversation_id: None,
-        offer: None,
-        device: None,
-    };
-    timeout(STEP, alice.endpoint.invite(leg, invite))
+    alice
+        .invite_on(
+            leg,
+            format!("quic:bob@{front}").parse().unwrap(),
+            SessionType::InstantMessaging,
+        )
         .await
-        .unwrap()
         .unwrap();
     let (bob_leg, _) = bob.invited().await;
     // The hang-up is lost on its way until the relay lets packets through again: a
@@ -477,17 +478,9 @@ async fn datagram_paths_carry_packets_both_ways_with_flows_kept_apart() {
     let leg = LegId::next();
     let a0 = alice.endpoint.packet_path(leg, 0).unwrap();
     let a1 = alice.endpoint.packet_path(leg, 1).unwrap();
-    let invite = Invite {
-        from: alice.uri.clone(),
-        to: bob.uri.clone(),
-        session_type: SessionType::AudioVideo,
-        conversation_id: None,
-        offer: None,
-        device: None,
-    };
-    timeout(STEP, alice.endpoint.invite(leg, invite))
+    alice
+        .invite_on(leg, bob.uri.clone(), SessionType::AudioVideo)
         .await
-        .unwrap()
         .unwrap();
     let (bob_leg, _) = bob.invited().await;
     let b0 = bob.endpoint.packet_path(bob_leg, 0).unwrap();
@@ -563,17 +556,9 @@ async fn without_peer_datagrams_packet_paths_fall_back_to_udp() {
     .await;
     let leg = LegId::next();
     let early = alice.endpoint.packet_path(leg, 0).expect("not known yet");
-    let invite = Invite {
-        from: alice.uri.clone(),
-        to: bob.uri.clone(),
-        session_type: SessionType::AudioVideo,
-        conversation_id: None,
-        offer: None,
-        device: None,
-    };
-    timeout(STEP, alice.endpoint.invite(leg, invite))
+    alice
+        .invite_on(leg, bob.uri.clone(), SessionType::AudioVideo)
         .await
-        .unwrap()
         .unwrap();
     bob.invited().await;
     assert!(
@@ -745,20 +730,12 @@ impl Station {
     /// Invites `to` at `via` (a relay in front of it): the answer and how long it took.
     async fn invite_via(&self, to: &Station, via: std::net::SocketAddr) -> (LegId, Duration) {
         let leg = LegId::next();
-        let invite = Invite {
-            from: self.uri.clone(),
-            to: format!("quic:{}@{via}", to.uri.user().unwrap())
-                .parse()
-                .unwrap(),
-            session_type: SessionType::InstantMessaging,
-            conversation_id: None,
-            offer: None,
-            device: None,
-        };
+        let to = format!("quic:{}@{via}", to.uri.user().unwrap())
+            .parse()
+            .unwrap();
         let started = std::time::Instant::now();
-        timeout(STEP, self.endpoint.invite(leg, invite))
+        self.invite_on(leg, to, SessionType::InstantMessaging)
             .await
-            .expect("invite answered in time")
             .expect("invite accepted");
         (leg, started.elapsed())
     }

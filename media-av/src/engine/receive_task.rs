@@ -231,9 +231,9 @@ impl ReceiveState {
             match &mut source.receiver {
                 Receiver::Audio(a) => a.play(now, params, factories, counters),
                 Receiver::Video(v) => {
-                    want_keyframe = v.play(now, params, factories, counters);
                     self.nacks.clear();
-                    self.nacks.extend(v.take_nacks());
+                    v.poll_nacks(now, &mut self.nacks);
+                    want_keyframe = v.play(now, params, factories, counters);
                 }
             }
         }

@@ -135,7 +135,6 @@ pub(crate) struct VideoReceiver {
     nals: Vec<Bytes>,
     /// NACK lists drained from the assembler (no retransmission is built, so
     /// they are not sent; draining keeps its NACK timers from firing again).
-    nacks: Vec<SeqNo>,
     sink: Option<Box<dyn VideoSink>>,
     sink_failed: bool,
     /// A frame was lost: pictures are dropped until a keyframe arrives.
@@ -162,7 +161,6 @@ impl VideoReceiver {
             depacketizer: H264Depacketizer::new(),
             decoder: None,
             nals: Vec::new(),
-            nacks: Vec::new(),
             sink: None,
             sink_failed: false,
             awaiting_keyframe: false,
@@ -174,10 +172,11 @@ impl VideoReceiver {
         self.assembler.insert(packet, arrival);
     }
 
-    /// The sequence numbers to NACK that the last [`VideoReceiver::play`]
-    /// found (RFC 4585 §6.2.1), taken.
-    pub(crate) fn take_nacks(&mut self) -> std::vec::Drain<'_, SeqNo> {
-        self.nacks.drain(..)
+    /// Appends the sequence numbers to NACK at `now` (RFC 4585 §6.2.1) to
+    /// `out`. Call it before every [`VideoReceiver::play`]: the NACK times are
+    /// part of [`VideoReceiver::poll_timeout`].
+    pub(crate) fn poll_nacks(&mut self, now: Instant, out: &mut Vec<SeqNo>) {
+        self.assembler.poll_nacks(now, out);
     }
 
     /// When [`VideoReceiver::play`] has work next.
@@ -195,7 +194,6 @@ impl VideoReceiver {
         counters: &Counters,
     ) -> bool {
         let mut want_keyframe = false;
-        self.assembler.poll_nacks(now, &mut self.nacks);
         while let Some(event) = self.assembler.poll(now) {
             match event {
                 FrameEvent::Frame(frame) => {
