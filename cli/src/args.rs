@@ -124,6 +124,11 @@ pub(crate) struct AgentArgs {
     #[cfg(feature = "audio-device")]
     #[arg(long, value_name = "NAME")]
     pub(crate) playback_device: Option<String>,
+    /// Send what this V4L2 camera captures (`default`: /dev/video0) instead of the test
+    /// pattern, at 640x480 and 30 frames/s or what the camera agrees to.
+    #[cfg(feature = "video-device")]
+    #[arg(long, value_name = "PATH")]
+    pub(crate) video_device: Option<String>,
 }
 
 /// Flags of `ucc call`.

@@ -862,3 +862,36 @@ fn a_missing_audio_device_is_a_setup_error() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[cfg(feature = "video-device")]
+#[test]
+fn a_missing_camera_is_a_setup_error() {
+    let out = ucc(&[
+        "agent",
+        "--listen",
+        "127.0.0.1:0",
+        "--video-device",
+        "/dev/no-such-camera",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("ucc: cannot start: --video-device: no video capture device /dev/no-such-camera; available: "),
+        "{err}"
+    );
+    // A file that is not a camera: refused at start with the reason.
+    let out = ucc(&[
+        "agent",
+        "--listen",
+        "127.0.0.1:0",
+        "--video-device",
+        "/dev/null",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.starts_with("ucc: cannot start: --video-device: device /dev/null: not a V4L2 device"),
+        "{err}"
+    );
+}

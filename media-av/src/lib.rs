@@ -34,8 +34,10 @@
 //!   single NAL unit, STAP-A, FU-A), Opus (RFC 7587), G.711 PCMU/PCMA
 //!   (RFC 3551) and telephone events / DTMF (RFC 4733).
 //!
-//! Not built yet (issue 6): device capture and playback (`cpal`, V4L2) and the media
-//! engine that runs these pieces for session-core.
+//! - Devices behind cargo features (the `device` module): audio capture and playback
+//!   through `cpal` (`audio-device`), video capture through V4L2 (`video-device`);
+//!   [`frame::convert`] turns camera picture layouts into I420.
+//! - The media engine ([`engine`]) that runs these pieces for session-core.
 //!
 //! # Design
 //!
@@ -104,6 +106,8 @@
 //! - `cpal` and `rtrb` (feature `audio-device`): audio capture and playback devices
 //!   (ALSA on Linux, so `libasound2-dev` at build time), and the lock-free ring between
 //!   their real-time callbacks and the engine (see the `device` module).
+//! - `v4l` (feature `video-device`): V4L2 camera capture with memory-mapped buffers;
+//!   it generates its kernel bindings with bindgen, so `libclang-dev` at build time.
 //! - `tracing`: diagnostics (e.g. an H.264 encoder restarted for a new bitrate).
 //! - `session-core`, `tokio`, `async-trait`: the media contract the engine implements.
 //!
@@ -142,7 +146,7 @@
 //! ```
 
 pub mod codec;
-#[cfg(feature = "audio-device")]
+#[cfg(any(feature = "audio-device", feature = "video-device"))]
 pub mod device;
 pub mod engine;
 pub mod frame;

@@ -33,6 +33,34 @@ pub(crate) struct MediaOptions<'a> {
     pub(crate) capture_device: Option<&'a str>,
     /// Play received audio on this device (`default`: the default device).
     pub(crate) playback_device: Option<&'a str>,
+    /// Send what this camera captures (`default`: the default camera).
+    #[cfg(feature = "video-device")]
+    pub(crate) video_device: Option<&'a str>,
+}
+
+/// The picture size and rate asked of a camera.
+#[cfg(feature = "video-device")]
+const CAMERA_MODE: (u32, u32, u32) = (640, 480, 30);
+
+/// Checks now that the camera opens, and returns its source factory.
+#[cfg(feature = "video-device")]
+fn camera(
+    options: &MediaOptions<'_>,
+) -> Result<Option<media_av::engine::VideoSourceFactory>, CliError> {
+    use media_av::device::VideoCapture;
+    use media_av::source::VideoSource;
+    let Some(name) = options.video_device else {
+        return Ok(None);
+    };
+    let path = (name != "default").then(|| name.to_owned());
+    let (w, h, fps) = CAMERA_MODE;
+    VideoCapture::open(path.as_deref(), w, h, fps)
+        .map_err(|e| CliError::Setup(format!("--video-device: {e}")))?;
+    Ok(Some(Arc::new(move |_: &PipelineInfo| {
+        let capture = VideoCapture::open(path.as_deref(), w, h, fps)
+            .map_err(|e| SourceError::Device(e.to_string()))?;
+        Ok(Box::new(capture) as Box<dyn VideoSource>)
+    })))
 }
 
 /// A device name as media-av takes it: `default` means the system's default.
@@ -74,6 +102,10 @@ const ECHO_MAX_SECONDS: usize = 1;
 pub(crate) fn engine(options: &MediaOptions<'_>) -> Result<Arc<AvEngine>, CliError> {
     check_devices(options)?;
     let mut config = EngineConfig::new();
+    #[cfg(feature = "video-device")]
+    if let Some(factory) = camera(options)? {
+        config = config.video_source(factory);
+    }
     let echo = options.echo.then(Echo::default);
     if let Some(echo) = &echo {
         let echo = echo.clone();

@@ -43,6 +43,8 @@ pub(crate) async fn run(cmd: AgentCommand) -> Result<(), CliError> {
         announce: true,
         capture_device: devices.0,
         playback_device: devices.1,
+        #[cfg(feature = "video-device")]
+        video_device: cmd.agent.video_device.as_deref(),
     })?;
     let ua = Ua::start(&settings, engine).await?;
     let mut incoming = ua

@@ -1,45 +1,62 @@
-//! Real audio devices through `cpal` (ALSA on Linux), behind the `audio-device`
-//! feature: [`AudioCapture`] is an [`AudioSource`](crate::source::AudioSource) fed by a
-//! capture device, [`AudioPlayback`] an [`AudioSink`](crate::sink::AudioSink) feeding a
-//! playback device.
+//! Real devices, each behind a cargo feature so that the default build needs no
+//! system library:
 //!
-//! **Real-time thread.** cpal calls back on the audio thread. The callbacks only move
-//! samples through a pre-allocated lock-free single-producer/single-consumer ring
+//! - feature `audio-device`: audio through `cpal` (ALSA on Linux).
+//!   [`AudioCapture`] is an [`AudioSource`](crate::source::AudioSource) fed by a
+//!   capture device, [`AudioPlayback`] an [`AudioSink`](crate::sink::AudioSink)
+//!   feeding a playback device.
+//! - feature `video-device`: video capture through V4L2 (the `v4l` crate).
+//!   [`VideoCapture`] is a [`VideoSource`](crate::source::VideoSource) fed by a
+//!   camera (`/dev/video*`), converting what it delivers (YUYV, UYVY, NV12, YV12,
+//!   I420) to I420 with [`frame::convert`](crate::frame::convert).
+//!
+//! **Audio real-time thread.** cpal calls back on the audio thread. The callbacks only
+//! move samples through a pre-allocated lock-free single-producer/single-consumer ring
 //! (`rtrb`): no lock, no allocation, no blocking there. A capture overrun (the ring
 //! full because nobody reads) drops the newest samples and counts them; a playback
 //! underrun plays silence and counts it. The stream itself lives on a thread of its
 //! own (a cpal stream may not move between threads), which ends when the source or
 //! sink is dropped.
 //!
-//! **Pacing.** The engine asks a source for 20 ms frames on its own clock. A capture
-//! source hands out what the device captured, padded with silence when the device is
-//! behind (counted as underrun samples), and skips the oldest samples when more than
-//! [`MAX_BACKLOG_MS`] wait, so latency stays bounded whatever the drift between the
-//! two clocks.
+//! **Audio pacing.** The engine asks a source for 20 ms frames on its own clock. A
+//! capture source hands out what the device captured, padded with silence when the
+//! device is behind (counted as underrun samples), and skips the oldest samples when
+//! more than [`MAX_BACKLOG_MS`] wait, so latency stays bounded whatever the drift
+//! between the two clocks.
 //!
-//! Devices are named as cpal lists them ([`input_devices`], [`output_devices`]); `None`
-//! means the host's default. A missing device is a [`DeviceError`] that names the
-//! devices there are.
+//! **Video capture thread.** V4L2 delivers pictures by blocking reads of the device's
+//! memory-mapped buffers, so a capture thread of its own waits in the kernel and
+//! converts each picture into a buffer from a small pool (reused once the encoder
+//! has dropped the frame: no allocation per picture in steady state). It hands the
+//! newest picture over through a one-slot mailbox; the engine's pacing never waits
+//! for the camera: when no new picture has come since the last call the last one is
+//! sent again (counted), and pictures the engine had no time for are counted as
+//! skipped.
+//!
+//! Audio devices are named as cpal lists them ([`input_devices`], [`output_devices`]),
+//! cameras by path ([`video_devices`]); `None` means the default. A missing device is a
+//! [`DeviceError`] that names the devices there are.
 
-mod capture;
-mod playback;
+#[cfg(feature = "audio-device")]
+mod audio;
+#[cfg(feature = "video-device")]
+mod video_capture;
 
-pub use capture::AudioCapture;
-pub use playback::AudioPlayback;
+#[cfg(feature = "audio-device")]
+pub use audio::{AudioCapture, AudioPlayback, MAX_BACKLOG_MS, input_devices, output_devices};
+#[cfg(feature = "video-device")]
+pub use video_capture::{
+    DEFAULT_VIDEO_DEVICE, FIRST_PICTURE_TIMEOUT, VideoCapture, VideoCaptureCounters, video_devices,
+};
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-
-/// Most audio a capture source keeps waiting before it drops the oldest, in ms.
-pub const MAX_BACKLOG_MS: u32 = 200;
-
-/// Why a device could not be opened.
+/// Why a device could not be opened or stopped delivering.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeviceError {
     /// No device of that name (or no default device).
-    #[error("no audio {direction} device {name}; available: {}", available_list(.available))]
+    #[error("no {direction} device {name}; available: {}", available_list(.available))]
     NotFound {
-        /// "capture" or "playback".
+        /// "audio capture", "audio playback" or "video capture".
         direction: &'static str,
         /// The name asked for, or "(default)".
         name: String,
@@ -47,12 +64,23 @@ pub enum DeviceError {
         available: Vec<String>,
     },
     /// The device exists but refused the stream.
-    #[error("audio device {name}: {reason}")]
+    #[error("device {name}: {reason}")]
     Stream {
         /// The device's name.
         name: String,
-        /// What cpal reported.
+        /// What the device layer reported.
         reason: String,
+    },
+    /// The camera offers no picture format this library converts.
+    #[error(
+        "video device {name} offers no supported format (YUYV, UYVY, NV12, YV12, I420); it offers: {}",
+        available_list(.offered)
+    )]
+    Format {
+        /// The device's path.
+        name: String,
+        /// The formats it offers, as FourCC codes.
+        offered: Vec<String>,
     },
 }
 
@@ -61,199 +89,5 @@ fn available_list(names: &[String]) -> String {
         "none".into()
     } else {
         names.join(", ")
-    }
-}
-
-/// Names of the capture devices of the default host.
-pub fn input_devices() -> Vec<String> {
-    cpal::default_host()
-        .input_devices()
-        .map(|ds| ds.filter_map(|d| d.name().ok()).collect())
-        .unwrap_or_default()
-}
-
-/// Names of the playback devices of the default host.
-pub fn output_devices() -> Vec<String> {
-    cpal::default_host()
-        .output_devices()
-        .map(|ds| ds.filter_map(|d| d.name().ok()).collect())
-        .unwrap_or_default()
-}
-
-/// Which way a device carries audio.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Direction {
-    Capture,
-    Playback,
-}
-
-impl Direction {
-    fn word(self) -> &'static str {
-        match self {
-            Direction::Capture => "capture",
-            Direction::Playback => "playback",
-        }
-    }
-}
-
-/// The `direction` device called `name` (or the default one) of the default host.
-fn open_device(direction: Direction, name: Option<&str>) -> Result<cpal::Device, DeviceError> {
-    let host = cpal::default_host();
-    let (default, devices): (_, Vec<cpal::Device>) = match direction {
-        Direction::Capture => (
-            host.default_input_device(),
-            host.input_devices()
-                .map(Iterator::collect)
-                .unwrap_or_default(),
-        ),
-        Direction::Playback => (
-            host.default_output_device(),
-            host.output_devices()
-                .map(Iterator::collect)
-                .unwrap_or_default(),
-        ),
-    };
-    let found = match name {
-        None => default,
-        Some(n) => devices
-            .iter()
-            .find(|d| d.name().is_ok_and(|dn| dn == n))
-            .cloned(),
-    };
-    found.ok_or_else(|| DeviceError::NotFound {
-        direction: direction.word(),
-        name: name.unwrap_or("(default)").to_owned(),
-        available: devices.iter().filter_map(|d| d.name().ok()).collect(),
-    })
-}
-
-/// Logs an error a running device stream reports (cpal's thread; error path only).
-fn on_stream_error(e: cpal::StreamError) {
-    tracing::debug!(error = %e, "audio device stream error");
-}
-
-/// Builds (with `build`, given the device's native sample format) and starts a
-/// `rate` Hz × `channels` stream on `device`, kept by its own thread until the
-/// returned guard drops.
-fn start(
-    direction: Direction,
-    device: cpal::Device,
-    rate: u32,
-    channels: u16,
-    build: impl FnOnce(
-        &cpal::Device,
-        &cpal::StreamConfig,
-        cpal::SampleFormat,
-    ) -> Result<cpal::Stream, cpal::BuildStreamError>
-    + Send
-    + 'static,
-) -> Result<StreamGuard, DeviceError> {
-    let native = match direction {
-        Direction::Capture => device.default_input_config(),
-        Direction::Playback => device.default_output_config(),
-    };
-    let format = native
-        .map(|c| c.sample_format())
-        .unwrap_or(cpal::SampleFormat::I16);
-    let config = cpal::StreamConfig {
-        channels,
-        sample_rate: cpal::SampleRate(rate),
-        buffer_size: cpal::BufferSize::Default,
-    };
-    let name = device.name().unwrap_or_else(|_| "(unnamed)".into());
-    stream_thread(move || {
-        let failed = |e: &dyn std::fmt::Display| DeviceError::Stream {
-            name: name.clone(),
-            reason: e.to_string(),
-        };
-        let stream = build(&device, &config, format).map_err(|e| failed(&e))?;
-        stream.play().map_err(|e| failed(&e))?;
-        Ok(stream)
-    })
-}
-
-/// Runs `build` (which makes and starts a cpal stream) on a thread of its own that
-/// keeps the stream until the returned guard is dropped.
-fn stream_thread(
-    build: impl FnOnce() -> Result<cpal::Stream, DeviceError> + Send + 'static,
-) -> Result<StreamGuard, DeviceError> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("ucc-audio-device".into())
-        .spawn(move || match build() {
-            Ok(stream) => {
-                let _ = ready_tx.send(Ok(()));
-                // Until the guard drops its sender.
-                let _ = stop_rx.recv();
-                drop(stream);
-            }
-            Err(e) => {
-                let _ = ready_tx.send(Err(e));
-            }
-        })
-        .map_err(|e| DeviceError::Stream {
-            name: "(thread)".into(),
-            reason: e.to_string(),
-        })?;
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok(StreamGuard {
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }),
-        Ok(Err(e)) => {
-            let _ = thread.join();
-            Err(e)
-        }
-        Err(_) => Err(DeviceError::Stream {
-            name: "(thread)".into(),
-            reason: "the audio thread ended early".into(),
-        }),
-    }
-}
-
-/// Stops a device stream's thread when dropped.
-#[derive(Debug)]
-struct StreamGuard {
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// cpal's f32 sample as i16.
-fn to_i16(s: f32) -> i16 {
-    // The cast saturates; the product of a sample in [-1, 1] fits.
-    #[allow(clippy::cast_possible_truncation)]
-    let v = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
-    v
-}
-
-/// i16 as cpal's f32 sample.
-fn to_f32(s: i16) -> f32 {
-    f32::from(s) / 32768.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sample_conversion_round_trips_and_saturates() {
-        for s in [i16::MIN + 1, -1000, 0, 1000, i16::MAX] {
-            assert!(
-                (i32::from(to_i16(to_f32(s))) - i32::from(s)).abs() <= 1,
-                "{s}"
-            );
-        }
-        assert_eq!(to_i16(2.0), i16::MAX);
-        assert_eq!(to_i16(-2.0), -i16::MAX);
     }
 }

@@ -49,4 +49,12 @@ pub enum FrameError {
         /// Bytes needed.
         needed: usize,
     },
+    /// A packed 4:2:2 picture (YUYV, UYVY) of odd width: its pixels come in pairs.
+    #[error("{format} picture of odd width {width}")]
+    OddWidth {
+        /// The pixel format's FourCC.
+        format: &'static str,
+        /// Width in pixels.
+        width: u32,
+    },
 }

@@ -28,6 +28,7 @@
 //! ```
 
 mod audio;
+pub mod convert;
 mod error;
 mod video;
 

@@ -222,7 +222,7 @@ impl VideoFrame {
     }
 }
 
-fn check_dimensions(width: u32, height: u32) -> Result<(), FrameError> {
+pub(super) fn check_dimensions(width: u32, height: u32) -> Result<(), FrameError> {
     if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(FrameError::Dimensions { width, height });
     }
@@ -230,7 +230,7 @@ fn check_dimensions(width: u32, height: u32) -> Result<(), FrameError> {
 }
 
 /// (row length, row count) of a plane.
-fn plane_size(width: u32, height: u32, plane: usize) -> (usize, usize) {
+pub(super) fn plane_size(width: u32, height: u32, plane: usize) -> (usize, usize) {
     let (w, h) = (width as usize, height as usize);
     if plane == 0 {
         (w, h)

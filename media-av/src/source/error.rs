@@ -23,6 +23,9 @@ pub enum SourceError {
     /// A parameter (tone frequency, picture size) is out of range.
     #[error("bad source parameter: {0}")]
     Parameter(String),
+    /// A capture device stopped delivering or never started (its message names it).
+    #[error("{0}")]
+    Device(String),
     /// The frame built from the media has an impossible shape.
     #[error(transparent)]
     Frame(#[from] FrameError),

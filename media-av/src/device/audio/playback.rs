@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cpal::SampleFormat;
 use cpal::traits::DeviceTrait;
 
-use super::{DeviceError, Direction, StreamGuard, on_stream_error, open_device, start, to_f32};
+use super::{Direction, StreamGuard, on_stream_error, open_device, start, to_f32};
+use crate::device::DeviceError;
 use crate::frame::AudioFrame;
 use crate::sink::{AudioSink, SinkError};
 

@@ -6,10 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cpal::SampleFormat;
 use cpal::traits::DeviceTrait;
 
-use super::{
-    DeviceError, Direction, MAX_BACKLOG_MS, StreamGuard, on_stream_error, open_device, start,
-    to_i16,
-};
+use super::{Direction, MAX_BACKLOG_MS, StreamGuard, on_stream_error, open_device, start, to_i16};
+use crate::device::DeviceError;
 use crate::frame::AudioFrame;
 use crate::rtp::Timestamp;
 use crate::source::{AudioSource, SourceError};
