@@ -397,12 +397,20 @@ impl H264Depacketizer {
         self.stats
     }
 
-    /// Feeds one parsed RTP packet; see [`H264Depacketizer::push`]. Takes it
-    /// by value so the payload moves out without touching the buffer's
-    /// reference count.
+    /// Feeds one parsed RTP packet; see [`H264Depacketizer::push`].
+    #[inline]
     pub fn push_packet(&mut self, packet: RtpPacket<Bytes>) -> H264Output {
+        self.push_packet_ref(&packet)
+    }
+
+    /// Feeds one parsed RTP packet by reference: FU-A fragments are copied out
+    /// of it without touching its buffer's reference count; a single NAL unit or
+    /// a STAP-A shares the buffer (one count). This is the cheaper way when the
+    /// caller keeps or drops the packets itself (a jitter buffer).
+    #[inline]
+    pub fn push_packet_ref(&mut self, packet: &RtpPacket<Bytes>) -> H264Output {
         let (seq, ts, marker) = (packet.sequence(), packet.timestamp(), packet.marker());
-        self.push(seq, ts, marker, packet.into_payload())
+        self.push_with(seq, ts, marker, packet.payload(), || packet.payload_bytes())
     }
 
     /// Feeds the payload of one RTP packet with its header fields. The
@@ -415,6 +423,19 @@ impl H264Depacketizer {
         timestamp: Timestamp,
         marker: bool,
         payload: Bytes,
+    ) -> H264Output {
+        self.push_with(seq, timestamp, marker, &payload, || payload.clone())
+    }
+
+    /// [`H264Depacketizer::push`] on the payload's bytes, with `shared` giving
+    /// them as [`Bytes`] only when a NAL unit is handed out whole.
+    fn push_with(
+        &mut self,
+        seq: SeqNo,
+        timestamp: Timestamp,
+        marker: bool,
+        payload: &[u8],
+        shared: impl FnOnce() -> Bytes,
     ) -> H264Output {
         let mut out = H264Output::default();
         let gap = self.last_seq.is_some_and(|last| seq != last.next());
@@ -431,7 +452,7 @@ impl H264Depacketizer {
             FU_A => self.push_fu_a(&mut out, gap, timestamp, marker, payload),
             STAP_A => {
                 self.abort_fu(&mut out, gap);
-                match Stap::new(payload, timestamp, marker) {
+                match Stap::new(shared(), timestamp, marker) {
                     Some(stap) => {
                         self.stats.nal_units += stap.count;
                         out.stap = Some(stap);
@@ -443,7 +464,7 @@ impl H264Depacketizer {
                 self.abort_fu(&mut out, gap);
                 self.stats.nal_units += 1;
                 out.nal = Some(NalUnit {
-                    data: payload,
+                    data: shared(),
                     timestamp,
                     end_of_access_unit: marker,
                 });
@@ -485,7 +506,7 @@ impl H264Depacketizer {
         gap: bool,
         timestamp: Timestamp,
         marker: bool,
-        payload: Bytes,
+        payload: &[u8],
     ) {
         let Some(&fu_header) = payload.get(1) else {
             self.abort_fu(out, gap);
