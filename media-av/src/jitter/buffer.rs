@@ -212,6 +212,10 @@ pub struct JitterBuffer<P> {
     /// Extended sequence number and timestamp of the last packet handed out.
     last_played: Option<(i64, i64)>,
     epoch: Option<Instant>,
+    /// The last instant converted to clock ticks since the epoch, and the ticks:
+    /// callers pass the same `now` to an insert and the pops after it, so one
+    /// conversion serves them all.
+    last_now: Option<(Instant, i64)>,
     /// Reference transit (`arrival - timestamp`, clock ticks): the smallest
     /// over the current and the previous reference window.
     min_transit: i64,
@@ -229,6 +233,9 @@ pub struct JitterBuffer<P> {
     q_index: usize,
     q_below: f64,
     bucket_ticks: i64,
+    /// `1 / bucket_ticks`, so that finding a sample's bucket is a multiply
+    /// (corrected to the exact quotient) instead of a division per packet.
+    bucket_inverse: f64,
     samples: u32,
     initial_ticks: i64,
     target_ticks: i64,
@@ -271,6 +278,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
             playing: false,
             last_played: None,
             epoch: None,
+            last_now: None,
             min_transit: 0,
             window_min: 0,
             previous_min: 0,
@@ -283,6 +291,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
             q_index: 0,
             q_below: 0.0,
             bucket_ticks: 1,
+            bucket_inverse: 1.0,
             samples: 0,
             initial_ticks: 0,
             target_ticks: 0,
@@ -310,6 +319,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
         jb.initial_ticks = jb.to_ticks(initial);
         jb.target_ticks = jb.initial_ticks;
         jb.bucket_ticks = jb.to_ticks(jb.cfg.histogram_bucket).max(1);
+        jb.bucket_inverse = 1.0 / jb.bucket_ticks as f64;
         let buckets = jb.to_ticks(jb.cfg.max_delay) / jb.bucket_ticks + 2;
         jb.hist = vec![0.0; buckets.clamp(2, 4096) as usize];
         jb
@@ -364,6 +374,19 @@ impl<P: JitterPacket> JitterBuffer<P> {
         }
     }
 
+    /// `now` in clock ticks since `epoch` (rounded down), remembered for the next
+    /// call with the same instant.
+    fn ticks_at(&mut self, now: Instant, epoch: Instant) -> i64 {
+        if let Some((at, ticks)) = self.last_now
+            && at == now
+        {
+            return ticks;
+        }
+        let ticks = self.to_ticks(now.saturating_duration_since(epoch));
+        self.last_now = Some((now, ticks));
+        ticks
+    }
+
     fn to_duration(&self, ticks: i64) -> Duration {
         let rate = u64::from(self.cfg.clock_rate);
         if rate == 0 || ticks <= 0 {
@@ -404,7 +427,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
         let seq = packet.sequence();
         let ts = packet.timestamp();
         let epoch = *self.epoch.get_or_insert(arrival);
-        let arrival_ticks = self.to_ticks(arrival.saturating_duration_since(epoch));
+        let arrival_ticks = self.ticks_at(arrival, epoch);
 
         let mut outcome = InsertOutcome::Buffered;
         let ext = match self.ext {
@@ -521,6 +544,24 @@ impl<P: JitterPacket> JitterBuffer<P> {
         self.target_ticks = estimate.max(floor).clamp(lo, hi);
     }
 
+    /// `sample / bucket_ticks` (rounded toward zero, as integer division), by a
+    /// multiply and at most one correction step each way.
+    fn bucket_of(&self, sample: i64) -> i64 {
+        // The float quotient is within one of the exact one for any delay
+        // sample (far below 2^52 ticks); the truncating cast saturates.
+        #[allow(clippy::cast_possible_truncation)]
+        let mut b = (sample as f64 * self.bucket_inverse) as i64;
+        let t = self.bucket_ticks;
+        if sample >= 0 {
+            if b.saturating_mul(t) > sample {
+                b -= 1;
+            } else if (b + 1).saturating_mul(t) <= sample {
+                b += 1;
+            }
+        }
+        b
+    }
+
     /// Adds `sample` to the forgetting histogram and returns its `q` quantile
     /// (the upper edge of the first bucket where the cumulative weight
     /// reaches `q` of the total).
@@ -530,7 +571,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
     /// than a scan of the histogram.
     fn histogram_quantile(&mut self, sample: i64, q: f64) -> i64 {
         let last = self.hist.len() - 1;
-        let bucket = usize::try_from(sample / self.bucket_ticks).map_or(last, |b| b.min(last));
+        let bucket = usize::try_from(self.bucket_of(sample)).map_or(last, |b| b.min(last));
         self.hist_weight *= self.limits.growth;
         if self.hist_weight > 1e100 || !self.hist_weight.is_finite() {
             let scale = 1.0 / self.hist_weight;
@@ -628,7 +669,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
         // Compared in ticks: one multiply per call instead of building an
         // `Instant` for the deadline.
         let epoch = self.epoch?;
-        if self.to_ticks(now.saturating_duration_since(epoch)) < due {
+        if self.ticks_at(now, epoch) < due {
             return None;
         }
         let seq = self.next;
@@ -674,6 +715,22 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn bucket_of_equals_integer_division() {
+        for rate in [8_000, 16_000, 48_000, 90_000] {
+            let jb: JitterBuffer<P> = JitterBuffer::new(JitterConfig::new(rate));
+            let t = jb.bucket_ticks;
+            for sample in (0..5_000i64).chain((0..200).map(|k| k * t - 1).filter(|s| *s >= 0)) {
+                assert_eq!(
+                    jb.bucket_of(sample),
+                    sample / t,
+                    "rate {rate} sample {sample}"
+                );
+            }
+            assert_eq!(jb.bucket_of(-5), -5 / t);
+        }
     }
 
     #[test]

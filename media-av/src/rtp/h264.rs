@@ -410,7 +410,36 @@ impl H264Depacketizer {
     #[inline]
     pub fn push_packet_ref(&mut self, packet: &RtpPacket<Bytes>) -> H264Output {
         let (seq, ts, marker) = (packet.sequence(), packet.timestamp(), packet.marker());
-        self.push_with(seq, ts, marker, packet.payload(), || packet.payload_bytes())
+        let payload = packet.payload();
+        if self.continues_fu(seq, ts, payload) {
+            // The common case of a large picture, kept small enough to inline:
+            // a middle fragment of the FU-A being assembled.
+            self.last_seq = Some(seq);
+            self.buf.extend_from_slice(&payload[FU_HEADER_LEN..]);
+            return H264Output::default();
+        }
+        self.push_with(seq, ts, marker, payload, || packet.payload_bytes())
+    }
+
+    /// Whether `payload` is the next middle (neither first nor last) FU-A
+    /// fragment of the NAL unit being assembled, in sequence, of the same
+    /// picture and type, and within the size limit: what the general path
+    /// would append and nothing more.
+    #[inline]
+    fn continues_fu(&self, seq: SeqNo, timestamp: Timestamp, payload: &[u8]) -> bool {
+        let [indicator, fu_header, ..] = *payload else {
+            return false;
+        };
+        self.fu == FuState::Assembling
+            && indicator & NAL_TYPE_MASK == FU_A
+            && fu_header & 0xC0 == 0
+            && self.last_seq.is_some_and(|last| seq == last.next())
+            && timestamp == self.fu_timestamp
+            && self
+                .buf
+                .first()
+                .is_some_and(|h| h & NAL_TYPE_MASK == fu_header & NAL_TYPE_MASK)
+            && self.buf.len() + payload.len() - FU_HEADER_LEN <= self.max_nal_size
     }
 
     /// Feeds the payload of one RTP packet with its header fields. The
@@ -920,5 +949,74 @@ mod tests {
         );
         assert!(matches!(&ev[1], H264Event::Nal(n) if n.end_of_access_unit));
         assert!(matches!(&ev[0], H264Event::Nal(n) if !n.end_of_access_unit));
+    }
+
+    proptest::proptest! {
+        /// The by-reference path (with its inlined middle-fragment case) and the
+        /// general `push` give the same events and counters on any mangling of a
+        /// fragmented stream: lost, repeated, reordered and retimed packets, and a
+        /// size limit that cuts some NAL units.
+        #[test]
+        fn by_reference_path_matches_push(
+            ops in proptest::collection::vec((0u8..6, 0usize..64), 0..40),
+            max_nal in 500usize..9000,
+        ) {
+            let nals = [nal(5, 6000, 7), nal(1, 2500, 8), nal(1, 40, 9)];
+            let mut seq = Sequencer::new(Ssrc(1), SeqNo(65_530));
+            let p = H264Packetizer::new(pt(), 700).unwrap();
+            let mut packets: Vec<RtpPacket> = p
+                .packetize_nals(&mut seq, &nals, Timestamp(90))
+                .map(|o| RtpPacket::parse(o.to_bytes()).unwrap())
+                .collect();
+            for (op, i) in ops {
+                if packets.is_empty() {
+                    break;
+                }
+                let i = i % packets.len();
+                match op {
+                    0 => {
+                        packets.remove(i);
+                    }
+                    1 => {
+                        let again = packets[i].clone();
+                        packets.push(again);
+                    }
+                    2 => {
+                        let j = (i + 1) % packets.len();
+                        packets.swap(i, j);
+                    }
+                    3 => {
+                        // The same packet with another timestamp.
+                        let mut raw = packets[i].as_bytes().to_vec();
+                        raw[4] ^= 0x01;
+                        packets[i] = RtpPacket::parse(Bytes::from(raw)).unwrap();
+                    }
+                    4 => {
+                        // Its FU header's start bit flipped.
+                        let mut raw = packets[i].as_bytes().to_vec();
+                        if raw.len() > 13 {
+                            raw[13] ^= 0x80;
+                        }
+                        packets[i] = RtpPacket::parse(Bytes::from(raw)).unwrap();
+                    }
+                    _ => packets.truncate(i + 1),
+                }
+            }
+            let mut by_ref = H264Depacketizer::new().with_max_nal_size(max_nal);
+            let mut general = H264Depacketizer::new().with_max_nal_size(max_nal);
+            for packet in &packets {
+                let a: Vec<_> = by_ref.push_packet_ref(packet).collect();
+                let b: Vec<_> = general
+                    .push(
+                        packet.sequence(),
+                        packet.timestamp(),
+                        packet.marker(),
+                        packet.payload_bytes(),
+                    )
+                    .collect();
+                proptest::prop_assert_eq!(a, b);
+            }
+            proptest::prop_assert_eq!(by_ref.stats(), general.stats());
+        }
     }
 }

@@ -337,6 +337,7 @@ impl RtpPacket<Bytes> {
 
     /// The payload, consuming the packet (no copy, no reference-count change).
     #[must_use]
+    #[inline]
     pub fn into_payload(self) -> Bytes {
         let mut buf = self.buf;
         buf.truncate(self.payload_end);
@@ -427,6 +428,7 @@ impl<'a> RtpHeader<'a> {
         Ok(())
     }
 
+    #[inline]
     fn fixed(&self) -> [u8; FIXED_HEADER_LEN] {
         let mut b0 = (RTP_VERSION << 6) | self.csrcs.len() as u8;
         if self.padding != 0 {
@@ -455,6 +457,7 @@ impl<'a> RtpHeader<'a> {
     }
 
     /// Writes the header into the front of `out` and returns its length.
+    #[inline]
     pub fn write(&self, out: &mut [u8]) -> Result<usize, RtpWriteError> {
         if self.csrcs.is_empty() && self.extension.is_none() {
             // Fast path: the fixed header alone.

@@ -180,6 +180,7 @@ impl OpusDepacketizer {
     /// The Opus packet of `packet`, or the reason it was dropped. Takes the
     /// packet by value so the payload moves out without touching the
     /// buffer's reference count.
+    #[inline]
     pub fn depacketize(&mut self, packet: RtpPacket<Bytes>) -> Result<OpusFrame, OpusPacketError> {
         match packet_duration(packet.payload()) {
             Ok(duration) => {
