@@ -349,6 +349,8 @@ pub struct H264Depacketizer {
     fu: FuState,
     fu_timestamp: Timestamp,
     last_seq: Option<SeqNo>,
+    /// What the last packet produced, until read.
+    out: Pending,
     /// Capacity to reserve when an FU-A starts: the largest recent NAL unit.
     size_hint: usize,
     stats: H264DepacketizerStats,
@@ -378,6 +380,7 @@ impl H264Depacketizer {
             fu: FuState::Idle,
             fu_timestamp: Timestamp(0),
             last_seq: None,
+            out: Pending::default(),
             size_hint: 0,
             stats: H264DepacketizerStats::default(),
         }
@@ -399,7 +402,7 @@ impl H264Depacketizer {
 
     /// Feeds one parsed RTP packet; see [`H264Depacketizer::push`].
     #[inline]
-    pub fn push_packet(&mut self, packet: RtpPacket<Bytes>) -> H264Output {
+    pub fn push_packet(&mut self, packet: RtpPacket<Bytes>) -> H264Output<'_> {
         self.push_packet_ref(&packet)
     }
 
@@ -408,7 +411,7 @@ impl H264Depacketizer {
     /// a STAP-A shares the buffer (one count). This is the cheaper way when the
     /// caller keeps or drops the packets itself (a jitter buffer).
     #[inline]
-    pub fn push_packet_ref(&mut self, packet: &RtpPacket<Bytes>) -> H264Output {
+    pub fn push_packet_ref(&mut self, packet: &RtpPacket<Bytes>) -> H264Output<'_> {
         let (seq, ts, marker) = (packet.sequence(), packet.timestamp(), packet.marker());
         let payload = packet.payload();
         if self.continues_fu(seq, ts, payload) {
@@ -416,7 +419,10 @@ impl H264Depacketizer {
             // a middle fragment of the FU-A being assembled.
             self.last_seq = Some(seq);
             self.buf.extend_from_slice(&payload[FU_HEADER_LEN..]);
-            return H264Output::default();
+            return H264Output {
+                pending: &mut self.out,
+                live: false,
+            };
         }
         self.push_with(seq, ts, marker, payload, || packet.payload_bytes())
     }
@@ -452,7 +458,7 @@ impl H264Depacketizer {
         timestamp: Timestamp,
         marker: bool,
         payload: Bytes,
-    ) -> H264Output {
+    ) -> H264Output<'_> {
         self.push_with(seq, timestamp, marker, &payload, || payload.clone())
     }
 
@@ -465,32 +471,50 @@ impl H264Depacketizer {
         marker: bool,
         payload: &[u8],
         shared: impl FnOnce() -> Bytes,
-    ) -> H264Output {
-        let mut out = H264Output::default();
+    ) -> H264Output<'_> {
+        let mut out = Pending::default();
+        self.fill(&mut out, seq, timestamp, marker, payload, shared);
+        self.out = out;
+        H264Output {
+            pending: &mut self.out,
+            live: true,
+        }
+    }
+
+    /// The general path of [`H264Depacketizer::push_with`].
+    fn fill(
+        &mut self,
+        out: &mut Pending,
+        seq: SeqNo,
+        timestamp: Timestamp,
+        marker: bool,
+        payload: &[u8],
+        shared: impl FnOnce() -> Bytes,
+    ) {
         let gap = self.last_seq.is_some_and(|last| seq != last.next());
         self.last_seq = Some(seq);
         if gap {
             self.stats.sequence_gaps += 1;
         }
         let Some(&indicator) = payload.first() else {
-            self.abort_fu(&mut out, gap);
-            self.drop(&mut out, DropReason::Malformed, timestamp);
-            return out;
+            self.abort_fu(out, gap);
+            self.drop(out, DropReason::Malformed, timestamp);
+            return;
         };
         match indicator & NAL_TYPE_MASK {
-            FU_A => self.push_fu_a(&mut out, gap, timestamp, marker, payload),
+            FU_A => self.push_fu_a(out, gap, timestamp, marker, payload),
             STAP_A => {
-                self.abort_fu(&mut out, gap);
+                self.abort_fu(out, gap);
                 match Stap::new(shared(), timestamp, marker) {
                     Some(stap) => {
                         self.stats.nal_units += stap.count;
                         out.stap = Some(stap);
                     }
-                    None => self.drop(&mut out, DropReason::Malformed, timestamp),
+                    None => self.drop(out, DropReason::Malformed, timestamp),
                 }
             }
             1..=23 => {
-                self.abort_fu(&mut out, gap);
+                self.abort_fu(out, gap);
                 self.stats.nal_units += 1;
                 out.nal = Some(NalUnit {
                     data: shared(),
@@ -499,25 +523,24 @@ impl H264Depacketizer {
                 });
             }
             t @ (STAP_B | MTAP16 | MTAP24 | FU_B) => {
-                self.abort_fu(&mut out, gap);
-                self.drop(&mut out, DropReason::Unsupported(t), timestamp);
+                self.abort_fu(out, gap);
+                self.drop(out, DropReason::Unsupported(t), timestamp);
             }
             _ => {
-                self.abort_fu(&mut out, gap);
-                self.drop(&mut out, DropReason::Malformed, timestamp);
+                self.abort_fu(out, gap);
+                self.drop(out, DropReason::Malformed, timestamp);
             }
         }
-        out
     }
 
-    fn drop(&mut self, out: &mut H264Output, reason: DropReason, timestamp: Timestamp) {
+    fn drop(&mut self, out: &mut Pending, reason: DropReason, timestamp: Timestamp) {
         self.stats.dropped += 1;
         let slot = if out.dropped[0].is_none() { 0 } else { 1 };
         out.dropped[slot] = Some(DroppedNal { reason, timestamp });
     }
 
     /// A non-continuation packet arrived: an FU-A in progress lost its end.
-    fn abort_fu(&mut self, out: &mut H264Output, gap: bool) {
+    fn abort_fu(&mut self, out: &mut Pending, gap: bool) {
         if self.fu == FuState::Assembling {
             let reason = if gap {
                 DropReason::FragmentLost
@@ -531,7 +554,7 @@ impl H264Depacketizer {
 
     fn push_fu_a(
         &mut self,
-        out: &mut H264Output,
+        out: &mut Pending,
         gap: bool,
         timestamp: Timestamp,
         marker: bool,
@@ -654,19 +677,41 @@ impl Stap {
     }
 }
 
-/// What one packet produced: drop reports first, then NAL units in order.
-/// Iterate it to get the [`H264Event`]s.
+/// What one packet produced, kept in the depacketizer until read (so that
+/// nothing large moves per packet): drop reports first, then NAL units.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct H264Output {
+struct Pending {
     dropped: [Option<DroppedNal>; 2],
     nal: Option<NalUnit>,
     stap: Option<Stap>,
 }
 
-impl Iterator for H264Output {
+/// What one packet produced: drop reports first, then NAL units in order.
+/// Iterate it to get the [`H264Event`]s; it borrows the depacketizer, and
+/// what is left unread is discarded by the next packet.
+#[derive(Debug)]
+pub struct H264Output<'a> {
+    pending: &'a mut Pending,
+    /// False when the packet produced nothing (whatever `pending` still holds
+    /// belongs to an earlier packet).
+    live: bool,
+}
+
+impl Iterator for H264Output<'_> {
     type Item = H264Event;
 
+    #[inline]
     fn next(&mut self) -> Option<H264Event> {
+        if !self.live {
+            return None;
+        }
+        self.pending.next_event()
+    }
+}
+
+impl Pending {
+    #[inline]
+    fn next_event(&mut self) -> Option<H264Event> {
         for slot in &mut self.dropped {
             if let Some(d) = slot.take() {
                 return Some(H264Event::Dropped(d));
@@ -949,6 +994,30 @@ mod tests {
         );
         assert!(matches!(&ev[1], H264Event::Nal(n) if n.end_of_access_unit));
         assert!(matches!(&ev[0], H264Event::Nal(n) if !n.end_of_access_unit));
+    }
+
+    #[test]
+    fn unread_output_is_discarded_not_replayed() {
+        let nals = [nal(1, 40, 1), nal(5, 3000, 2)];
+        let mut seq = Sequencer::new(Ssrc(1), SeqNo(0));
+        let p = H264Packetizer::new(pt(), 1000)
+            .unwrap()
+            .with_aggregation(false);
+        let packets: Vec<RtpPacket> = p
+            .packetize_nals(&mut seq, &nals, Timestamp(0))
+            .map(|o| RtpPacket::parse(o.to_bytes()).unwrap())
+            .collect();
+        assert_eq!(packets.len(), 5, "one single NAL packet, four fragments");
+        let mut d = H264Depacketizer::new();
+        // The single NAL unit's output is never read.
+        let _ = d.push_packet_ref(&packets[0]);
+        let events: Vec<Vec<H264Event>> = packets[1..]
+            .iter()
+            .map(|p| d.push_packet_ref(p).collect())
+            .collect();
+        assert!(events[..3].iter().all(Vec::is_empty), "{events:?}");
+        assert_eq!(nal_data(&events[3]), [nals[1].clone()]);
+        assert_eq!(d.stats().nal_units, 2);
     }
 
     proptest::proptest! {
