@@ -236,6 +236,14 @@ impl EndpointCore {
                 .publish(EndpointEvent::StateChanged { old, new });
         }
     }
+
+    /// For the platform's shutdown: the endpoint becomes disabled and gives up its
+    /// transport attachment, which the caller releases.
+    pub(crate) fn release(&self) -> Option<Arc<dyn SignalingEndpoint>> {
+        let mut data = lock(&self.data);
+        self.set_state(&mut data, EndpointState::Disabled);
+        data.signaling.take()
+    }
 }
 
 /// A local identity that registers and holds sessions. Cheap to clone.

@@ -20,6 +20,14 @@ use crate::participant::{Participant, ParticipantEndpoint, ParticipantState, Sta
 use crate::session::Session;
 use crate::status::Status;
 
+/// Events of a platform (`_IUccPlatformEvents`).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum PlatformEvent {
+    /// `shutdown` completed (`OnShutdown`): every transport released.
+    Shutdown(OperationProgress),
+}
+
 /// Events of an endpoint (`_IUccEndpointEvents`).
 #[derive(Clone, Debug)]
 #[non_exhaustive]

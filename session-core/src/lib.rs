@@ -117,7 +117,7 @@ pub use inbound::COMPOSING_TIMEOUT;
 pub use incoming::IncomingSession;
 pub use operation::{Operation, OperationContext, OperationKind, OperationProgress};
 pub use participant::{Participant, ParticipantState, StateChangeReason};
-pub use platform::{Platform, PlatformBuilder};
+pub use platform::{Platform, PlatformBuilder, PlatformState};
 pub use session::{
     AvParticipant, ImSession, MediaRequest, MediaRequests, MessageReport, Session, SessionType,
 };

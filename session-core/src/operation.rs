@@ -64,6 +64,8 @@ pub enum OperationKind {
     SendMessage,
     /// `AvParticipant::update_channels`.
     UpdateChannels,
+    /// `Platform::shutdown`.
+    Shutdown,
 }
 
 /// Progress or completion of an operation (`IUccOperationProgressEvent`).

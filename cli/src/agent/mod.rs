@@ -106,6 +106,7 @@ pub(crate) async fn run(cmd: AgentCommand) -> Result<(), CliError> {
             eprintln!("ucc: {e}");
         }
     }
+    ua.shutdown().await;
     Ok(())
 }
 

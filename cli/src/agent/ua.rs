@@ -17,10 +17,13 @@ use transport_sip::ua::{SipConfig, SipTransport};
 use super::config::{NetTransport, Settings, TransportSettings};
 use crate::exit::CliError;
 
+/// How long the transport may take to close on the way out.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A started user agent (transport bound, endpoint created, not yet enabled).
 pub(crate) struct Ua {
-    /// Keeps the transport alive.
-    _platform: Platform,
+    /// Keeps the transport alive; shut down on the way out.
+    platform: Platform,
     /// The endpoint of `[account]`.
     pub(crate) endpoint: Endpoint,
     /// The transport's name.
@@ -125,7 +128,7 @@ impl Ua {
             .create_endpoint(config)
             .map_err(|e| CliError::from_library("create endpoint", e))?;
         Ok(Ua {
-            _platform: platform,
+            platform,
             endpoint,
             transport: t.kind.name(),
             monitor,
@@ -140,6 +143,20 @@ impl Ua {
             .enable(None)
             .map_err(|e| CliError::from_library("register", e))?;
         bounded("register", timeout, op).await
+    }
+
+    /// Releases the transport on the way out (QUIC connections and SIP streams close),
+    /// so that peers learn at once rather than by a timeout. Bounded by
+    /// [`SHUTDOWN_TIMEOUT`]; a failure is only logged: what the command did is done.
+    pub(crate) async fn shutdown(&self) {
+        match self.platform.shutdown(None) {
+            Ok(op) => match tokio::time::timeout(SHUTDOWN_TIMEOUT, op).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "transport shutdown failed"),
+                Err(_) => tracing::debug!("transport shutdown timed out"),
+            },
+            Err(e) => tracing::debug!(error = %e, "transport shutdown refused"),
+        }
     }
 
     /// Disables the endpoint (unregisters), bounded by `timeout`.

@@ -117,6 +117,7 @@ pub(crate) async fn run(args: CallArgs) -> Result<(), CliError> {
     if settings.account.registrar.is_some() {
         ua.disable(timeout).await?;
     }
+    ua.shutdown().await;
     if args.json {
         let json = serde_json::to_string(&result)
             .map_err(|e| CliError::Internal(format!("result as JSON: {e}")))?;

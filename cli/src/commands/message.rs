@@ -72,5 +72,6 @@ pub(crate) async fn run(args: MessageArgs) -> Result<(), CliError> {
     if settings.account.registrar.is_some() {
         ua.disable(timeout).await?;
     }
+    ua.shutdown().await;
     Ok(())
 }
