@@ -97,6 +97,13 @@ impl Headers {
         Headers::default()
     }
 
+    /// Makes room for `additional` more fields, so that building a message pushes
+    /// without growing the list step by step.
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+        self.values.reserve(additional);
+    }
+
     /// A list for a message parsed from `src`, with room for `capacity` fields.
     pub(crate) fn for_parse(src: Bytes, limits: &ParseLimits, capacity: usize) -> Headers {
         Headers {

@@ -47,7 +47,6 @@
 mod mapping;
 mod parse;
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 pub use self::mapping::{MappingError, SdpSession, description_to_sdp, sdp_to_description};
@@ -418,126 +417,206 @@ impl Sdp {
     ///
     /// CR and LF inside values are written as spaces, so a value cannot inject a line.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.to_string().into_bytes()
+        self.render().into_bytes()
+    }
+
+    /// The text, written into one buffer (no allocation per line).
+    fn render(&self) -> String {
+        let mut out = Lines(String::with_capacity(512));
+        out.line('v', format_args!("0"));
+        let o = &self.origin;
+        out.line(
+            'o',
+            format_args!(
+                "{} {} {} {}",
+                o.username,
+                o.session_id,
+                o.session_version,
+                AddressText(&o.address)
+            ),
+        );
+        out.line('s', format_args!("{}", self.session_name));
+        if let Some(i) = &self.info {
+            out.line('i', format_args!("{i}"));
+        }
+        if let Some(u) = &self.uri {
+            out.line('u', format_args!("{u}"));
+        }
+        for e in &self.emails {
+            out.line('e', format_args!("{e}"));
+        }
+        for p in &self.phones {
+            out.line('p', format_args!("{p}"));
+        }
+        if let Some(c) = &self.connection {
+            out.line('c', format_args!("{}", AddressText(c)));
+        }
+        for b in &self.bandwidths {
+            out.line('b', format_args!("{}:{}", b.kind, b.value));
+        }
+        for t in &self.timing {
+            out.line('t', format_args!("{} {}", t.start, t.stop));
+            for r in &t.repeats {
+                out.line('r', format_args!("{r}"));
+            }
+        }
+        if let Some(z) = &self.time_zones {
+            out.line('z', format_args!("{z}"));
+        }
+        if let Some(k) = &self.key {
+            out.line('k', format_args!("{k}"));
+        }
+        for a in &self.attributes {
+            out.line('a', format_args!("{}", AttributeText(a)));
+        }
+        for m in &self.media {
+            out.line('m', format_args!("{}", MediaLine(m)));
+            if let Some(i) = &m.info {
+                out.line('i', format_args!("{i}"));
+            }
+            if let Some(c) = &m.connection {
+                out.line('c', format_args!("{}", AddressText(c)));
+            }
+            for b in &m.bandwidths {
+                out.line('b', format_args!("{}:{}", b.kind, b.value));
+            }
+            if let Some(k) = &m.key {
+                out.line('k', format_args!("{k}"));
+            }
+            for a in &m.attributes {
+                out.line('a', format_args!("{}", AttributeText(a)));
+            }
+        }
+        out.0
     }
 }
 
-/// Appends `t=value CRLF`, with CR/LF in the value replaced by spaces.
-fn line(out: &mut String, t: char, value: &str) {
-    out.push(t);
-    out.push('=');
-    out.extend(
-        value
-            .chars()
-            .map(|c| if c == '\r' || c == '\n' { ' ' } else { c }),
-    );
-    out.push_str("\r\n");
+/// An SDP text being written: `t=value CRLF` lines, with CR and LF inside a value
+/// replaced by spaces (a value can never end its line early).
+struct Lines(String);
+
+impl Lines {
+    fn line(&mut self, t: char, value: std::fmt::Arguments<'_>) {
+        self.0.push(t);
+        self.0.push('=');
+        // Writing into a String cannot fail.
+        let _ = std::fmt::Write::write_fmt(&mut OneLine(&mut self.0), value);
+        self.0.push_str("\r\n");
+    }
 }
 
-fn address_text(a: &Address) -> String {
-    format!("{} {} {}", a.net_type, a.addr_type.as_str(), a.address)
-}
+/// Appends to a String with CR and LF replaced by spaces.
+struct OneLine<'a>(&'a mut String);
 
-fn attribute_text(a: &Attribute) -> String {
-    match a {
-        Attribute::Rtpmap(r) => {
-            let mut s = format!("rtpmap:{} {}/{}", r.payload_type, r.encoding, r.clock_rate);
-            if let Some(c) = r.channels {
-                let _ = write!(s, "/{c}");
-            }
-            s
+impl std::fmt::Write for OneLine<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if s.bytes().any(|b| b == b'\r' || b == b'\n') {
+            self.0.extend(
+                s.chars()
+                    .map(|c| if c == '\r' || c == '\n' { ' ' } else { c }),
+            );
+        } else {
+            self.0.push_str(s);
         }
-        Attribute::Fmtp { format, params } => format!("fmtp:{format} {params}"),
-        Attribute::Direction(d) => d.as_str().to_owned(),
-        Attribute::RtcpMux => "rtcp-mux".to_owned(),
-        Attribute::Rtcp { port, address } => match address {
-            Some(a) => format!("rtcp:{port} {}", address_text(a)),
-            None => format!("rtcp:{port}"),
-        },
-        Attribute::Ptime(p) => format!("ptime:{p}"),
-        Attribute::Other { name, value } => match value {
-            Some(v) => format!("{name}:{v}"),
-            None => name.clone(),
-        },
+        Ok(())
+    }
+}
+
+/// `nettype addrtype address`.
+struct AddressText<'a>(&'a Address);
+
+impl std::fmt::Display for AddressText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0;
+        write!(f, "{} {} {}", a.net_type, a.addr_type.as_str(), a.address)
+    }
+}
+
+/// The value of an `a=` line.
+struct AttributeText<'a>(&'a Attribute);
+
+impl std::fmt::Display for AttributeText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Attribute::Rtpmap(r) => {
+                write!(
+                    f,
+                    "rtpmap:{} {}/{}",
+                    r.payload_type, r.encoding, r.clock_rate
+                )?;
+                if let Some(c) = r.channels {
+                    write!(f, "/{c}")?;
+                }
+                Ok(())
+            }
+            Attribute::Fmtp { format, params } => write!(f, "fmtp:{format} {params}"),
+            Attribute::Direction(d) => f.write_str(d.as_str()),
+            Attribute::RtcpMux => f.write_str("rtcp-mux"),
+            Attribute::Rtcp { port, address } => match address {
+                Some(a) => write!(f, "rtcp:{port} {}", AddressText(a)),
+                None => write!(f, "rtcp:{port}"),
+            },
+            Attribute::Ptime(p) => write!(f, "ptime:{p}"),
+            Attribute::Other { name, value } => match value {
+                Some(v) => write!(f, "{name}:{v}"),
+                None => f.write_str(name),
+            },
+        }
+    }
+}
+
+/// The value of an `m=` line.
+struct MediaLine<'a>(&'a Media);
+
+impl std::fmt::Display for MediaLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.0;
+        write!(f, "{} {}", m.kind, m.port)?;
+        if let Some(n) = m.port_count {
+            write!(f, "/{n}")?;
+        }
+        write!(f, " {}", m.proto)?;
+        for fmt in &m.formats {
+            write!(f, " {fmt}")?;
+        }
+        Ok(())
     }
 }
 
 impl std::fmt::Display for Sdp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut out = String::with_capacity(512);
-        line(&mut out, 'v', "0");
-        let o = &self.origin;
-        line(
-            &mut out,
-            'o',
-            &format!(
-                "{} {} {} {}",
-                o.username,
-                o.session_id,
-                o.session_version,
-                address_text(&o.address)
-            ),
+        f.write_str(&self.render())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_in_order_and_a_value_cannot_break_its_line() {
+        let mut sdp = Sdp::new(Origin {
+            username: "-".into(),
+            session_id: "42".into(),
+            session_version: 7,
+            address: Address::ip("192.0.2.1".parse().unwrap()),
+        });
+        sdp.session_name = "call\r\nm=audio 1 RTP/AVP 0".into();
+        sdp.connection = Some(Address::ip("192.0.2.1".parse().unwrap()));
+        let mut m = Media::new("audio", 4000, "RTP/AVP", vec!["0".into(), "101".into()]);
+        m.attributes.push(Attribute::Other {
+            name: "rtpmap".into(),
+            value: Some("101 telephone-event/8000".into()),
+        });
+        m.attributes.push(Attribute::RtcpMux);
+        sdp.media.push(m);
+        let text = String::from_utf8(sdp.to_bytes()).unwrap();
+        assert_eq!(
+            text,
+            "v=0\r\no=- 42 7 IN IP4 192.0.2.1\r\ns=call  m=audio 1 RTP/AVP 0\r\n\
+             c=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\n\
+             a=rtpmap:101 telephone-event/8000\r\na=rtcp-mux\r\n"
         );
-        line(&mut out, 's', &self.session_name);
-        if let Some(i) = &self.info {
-            line(&mut out, 'i', i);
-        }
-        if let Some(u) = &self.uri {
-            line(&mut out, 'u', u);
-        }
-        for e in &self.emails {
-            line(&mut out, 'e', e);
-        }
-        for p in &self.phones {
-            line(&mut out, 'p', p);
-        }
-        if let Some(c) = &self.connection {
-            line(&mut out, 'c', &address_text(c));
-        }
-        for b in &self.bandwidths {
-            line(&mut out, 'b', &format!("{}:{}", b.kind, b.value));
-        }
-        for t in &self.timing {
-            line(&mut out, 't', &format!("{} {}", t.start, t.stop));
-            for r in &t.repeats {
-                line(&mut out, 'r', r);
-            }
-        }
-        if let Some(z) = &self.time_zones {
-            line(&mut out, 'z', z);
-        }
-        if let Some(k) = &self.key {
-            line(&mut out, 'k', k);
-        }
-        for a in &self.attributes {
-            line(&mut out, 'a', &attribute_text(a));
-        }
-        for m in &self.media {
-            let mut s = format!("{} {}", m.kind, m.port);
-            if let Some(n) = m.port_count {
-                let _ = write!(s, "/{n}");
-            }
-            let _ = write!(s, " {}", m.proto);
-            for fmt in &m.formats {
-                let _ = write!(s, " {fmt}");
-            }
-            line(&mut out, 'm', &s);
-            if let Some(i) = &m.info {
-                line(&mut out, 'i', i);
-            }
-            if let Some(c) = &m.connection {
-                line(&mut out, 'c', &address_text(c));
-            }
-            for b in &m.bandwidths {
-                line(&mut out, 'b', &format!("{}:{}", b.kind, b.value));
-            }
-            if let Some(k) = &m.key {
-                line(&mut out, 'k', k);
-            }
-            for a in &m.attributes {
-                line(&mut out, 'a', &attribute_text(a));
-            }
-        }
-        f.write_str(&out)
+        assert_eq!(sdp.to_string(), text);
     }
 }

@@ -1,7 +1,7 @@
 //! Transaction identity: the opaque [`TransactionKey`] the TU holds, and the matching
 //! keys of RFC 3261 §17.1.3 (client) and §17.2.3 (server, with the RFC 2543 fallback).
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use rand::Rng;
 
@@ -68,8 +68,9 @@ impl ClientKey {
 /// method, with ACK keyed as INVITE.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ServerKey {
-    branch: String,
-    host: String,
+    /// The branch, a space (in neither a branch nor a host) and the sent-by host in
+    /// lower case: one allocation per key.
+    branch_host: String,
     port: Option<u16>,
     method: Method,
 }
@@ -86,9 +87,15 @@ impl ServerKey {
     }
 
     fn of_via(via: &Via, method: Method) -> Option<ServerKey> {
+        let branch = via.branch()?;
+        let mut branch_host = String::with_capacity(branch.len() + 48);
+        branch_host.push_str(branch);
+        branch_host.push(' ');
+        // Writing into a String cannot fail.
+        let _ = write!(branch_host, "{}", via.host());
+        branch_host[branch.len() + 1..].make_ascii_lowercase();
         Some(ServerKey {
-            branch: via.branch()?.to_owned(),
-            host: via.host().to_string().to_ascii_lowercase(),
+            branch_host,
             port: via.port(),
             method,
         })
@@ -199,7 +206,11 @@ mod tests {
         let c = ServerKey::of_request(&cancel).expect("cookie");
         assert_ne!(c, k);
         assert_eq!(c.with_method(Method::Invite), k);
-        assert_ne!(ServerKey::of_request(&other_port), Some(k));
+        assert_ne!(ServerKey::of_request(&other_port), Some(k.clone()));
+        let other_host = request(Method::Invite, "z9hG4bKabc", "hosts.example.com:5060");
+        assert_ne!(ServerKey::of_request(&other_host), Some(k.clone()));
+        let other_branch = request(Method::Invite, "z9hG4bKabd", "host.example.com:5060");
+        assert_ne!(ServerKey::of_request(&other_branch), Some(k));
         let legacy = request(Method::Invite, "1234", "host.example.com");
         assert_eq!(ServerKey::of_request(&legacy), None);
     }

@@ -6,12 +6,18 @@ use bytes::Bytes;
 use crate::header::{CSeq, ContentLength, Header, MaxForwards, NameAddr};
 use crate::message::{Method, Request, Response, StatusCode};
 
+/// Fields a transaction user typically adds to a response besides the copied ones.
+const RESPONSE_FIELDS_ADDED: usize = 8;
+
 /// A response to `request` with `status` (§8.2.6.2): the Via values, From, To, Call-ID
 /// and CSeq are copied, and `to_tag` is added to To unless it already carries a tag. The
 /// body is empty. A tag that would not parse is left out.
 pub fn response_for(request: &Request, status: StatusCode, to_tag: Option<&str>) -> Response {
     let mut resp = Response::new(status);
     let h = resp.headers_mut();
+    // The copied fields, and room for what the transaction user adds (Contact,
+    // Content-Type, Allow, Supported, Server, …).
+    h.reserve(request.vias().count() + 4 + RESPONSE_FIELDS_ADDED);
     for via in request.vias() {
         h.push(Header::Via(via.clone()));
     }
