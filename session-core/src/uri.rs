@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::error::UriError;
 
@@ -64,15 +65,36 @@ pub enum UriComparison {
     UserHost,
 }
 
-/// A parsed participant address.
-#[derive(Clone, Debug)]
+/// A parsed participant address. Cloning shares the parsed parts (a reference count):
+/// sessions, participants and events hold copies of their addresses.
+#[derive(Clone)]
 pub struct Uri {
+    parts: Arc<UriParts>,
+}
+
+/// The parts of a [`Uri`].
+#[derive(Clone)]
+struct UriParts {
     scheme: Scheme,
     user: Option<String>,
     host: String,
     port: Option<u16>,
     params: Vec<(String, Option<String>)>,
     headers: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.parts;
+        f.debug_struct("Uri")
+            .field("scheme", &p.scheme)
+            .field("user", &p.user)
+            .field("host", &p.host)
+            .field("port", &p.port)
+            .field("params", &p.params)
+            .field("headers", &p.headers)
+            .finish()
+    }
 }
 
 impl Uri {
@@ -121,14 +143,14 @@ impl Uri {
             if !valid {
                 return Err(UriError::InvalidTelNumber(number.to_owned()));
             }
-            return Ok(Self {
+            return Ok(Self::of(UriParts {
                 scheme,
                 user: Some(number.to_owned()),
                 host: String::new(),
                 port: None,
                 params,
                 headers,
-            });
+            }));
         }
         let (user, hostport) = match addr.rsplit_once('@') {
             Some((u, h)) => {
@@ -140,46 +162,48 @@ impl Uri {
             None => (None, addr),
         };
         let (host, port) = split_host_port(hostport)?;
-        Ok(Self {
+        Ok(Self::of(UriParts {
             scheme,
             user,
             host,
             port,
             params,
             headers,
-        })
+        }))
     }
 
     /// The scheme.
     pub fn scheme(&self) -> Scheme {
-        self.scheme
+        self.parts.scheme
     }
 
     /// The user part (the number, for `tel:`), without any password.
     pub fn user(&self) -> Option<&str> {
-        self.user
+        self.parts
+            .user
             .as_deref()
             .map(|u| u.split_once(':').map_or(u, |(user, _)| user))
     }
 
     /// The host (empty for `tel:`); IPv6 references keep their brackets.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.parts.host
     }
 
     /// The port, when written.
     pub fn port(&self) -> Option<u16> {
-        self.port
+        self.parts.port
     }
 
     /// The `;name=value` parameters in order (a flag parameter has no value).
     pub fn params(&self) -> &[(String, Option<String>)] {
-        &self.params
+        &self.parts.params
     }
 
     /// The value of parameter `name` (case-insensitive name); `Some(None)` for a flag.
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
-        self.params
+        self.parts
+            .params
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_deref())
@@ -187,47 +211,56 @@ impl Uri {
 
     /// The `?name=value` headers in order.
     pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
+        &self.parts.headers
     }
 
     /// `user@host` (or just the host, or just the number for `tel:`), host lower-cased.
     pub fn user_at_host(&self) -> String {
-        match (self.user(), self.scheme) {
+        match (self.user(), self.parts.scheme) {
             (Some(u), Scheme::Tel) => u.to_owned(),
-            (Some(u), _) => format!("{u}@{}", self.host.to_ascii_lowercase()),
-            (None, _) => self.host.to_ascii_lowercase(),
+            (Some(u), _) => format!("{u}@{}", self.parts.host.to_ascii_lowercase()),
+            (None, _) => self.parts.host.to_ascii_lowercase(),
         }
     }
 
     /// The address of record: scheme, user and host, no port or parameters.
     pub fn address_of_record(&self) -> String {
-        format!("{}:{}", self.scheme.as_str(), self.user_at_host())
+        format!("{}:{}", self.parts.scheme.as_str(), self.user_at_host())
     }
 
     /// Compares two URIs under `option`.
     pub fn is_equal(&self, other: &Uri, option: UriComparison) -> bool {
-        let user_host = self.user() == other.user() && self.host.eq_ignore_ascii_case(&other.host);
+        let user_host =
+            self.user() == other.user() && self.parts.host.eq_ignore_ascii_case(&other.parts.host);
         match option {
             UriComparison::UserHost => user_host,
             UriComparison::Default => {
-                user_host && self.scheme == other.scheme && self.port == other.port
+                user_host
+                    && self.parts.scheme == other.parts.scheme
+                    && self.parts.port == other.parts.port
             }
             UriComparison::ExactMatch => {
                 user_host
-                    && self.scheme == other.scheme
-                    && self.port == other.port
-                    && self.user == other.user
-                    && same_params(&self.params, &other.params)
-                    && self.headers == other.headers
+                    && self.parts.scheme == other.parts.scheme
+                    && self.parts.port == other.parts.port
+                    && self.parts.user == other.parts.user
+                    && same_params(&self.parts.params, &other.parts.params)
+                    && self.parts.headers == other.parts.headers
             }
         }
     }
 
     /// This URI with the scheme replaced, e.g. to reach the same user over another transport.
     pub fn with_scheme(&self, scheme: Scheme) -> Self {
-        Self {
+        Self::of(UriParts {
             scheme,
-            ..self.clone()
+            ..(*self.parts).clone()
+        })
+    }
+
+    fn of(parts: UriParts) -> Self {
+        Self {
+            parts: Arc::new(parts),
         }
     }
 }
@@ -307,22 +340,22 @@ impl FromStr for Uri {
 
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:", self.scheme.as_str())?;
-        match (&self.user, self.scheme) {
+        write!(f, "{}:", self.parts.scheme.as_str())?;
+        match (&self.parts.user, self.parts.scheme) {
             (Some(u), Scheme::Tel) => f.write_str(u)?,
-            (Some(u), _) => write!(f, "{u}@{}", self.host)?,
-            (None, _) => f.write_str(&self.host)?,
+            (Some(u), _) => write!(f, "{u}@{}", self.parts.host)?,
+            (None, _) => f.write_str(&self.parts.host)?,
         }
-        if let Some(p) = self.port {
+        if let Some(p) = self.parts.port {
             write!(f, ":{p}")?;
         }
-        for (n, v) in &self.params {
+        for (n, v) in &self.parts.params {
             match v {
                 Some(v) => write!(f, ";{n}={v}")?,
                 None => write!(f, ";{n}")?,
             }
         }
-        for (i, (n, v)) in self.headers.iter().enumerate() {
+        for (i, (n, v)) in self.parts.headers.iter().enumerate() {
             write!(f, "{}{n}={v}", if i == 0 { '?' } else { '&' })?;
         }
         Ok(())
