@@ -81,7 +81,10 @@ pub struct SdpSession {
     session_id: String,
     version: u64,
     address: IpAddr,
-    last_sent: Option<Sdp>,
+    /// The text of the last SDP sent, written with version 0: the next one gets a new
+    /// version only when its text differs (RFC 3264 §8). Text rather than a copy of the
+    /// `Sdp`: one buffer instead of a string per field.
+    last_sent: Option<Vec<u8>>,
     foreign: Vec<(usize, Media)>,
     /// The remote protocol of each mapped line, by description index.
     remote_protos: Vec<String>,
@@ -126,12 +129,11 @@ impl SdpSession {
             let at = (*index).min(sdp.media.len());
             sdp.media.insert(at, rejected);
         }
-        let changed = match &self.last_sent {
-            Some(prev) => *prev != sdp,
-            None => true,
-        };
+        // The version is still 0 here, as in the text kept.
+        let text = sdp.to_bytes();
+        let changed = self.last_sent.as_deref() != Some(&text[..]);
         if changed {
-            self.last_sent = Some(sdp.clone());
+            self.last_sent = Some(text);
             self.version = self.version.saturating_add(1);
             tracing::debug!(version = self.version, "new local SDP version");
         }

@@ -104,7 +104,8 @@ pub(crate) fn sdp_of(response: &Response) -> Option<Sdp> {
 
 /// A From/To address as a session-core URI.
 pub(crate) fn core_uri(addr: Option<&NameAddr>) -> Option<CoreUri> {
-    CoreUri::parse(&addr?.uri().to_string()).ok()
+    // Borrowed when the URI is UTF-8 (as the grammar makes it): no copy.
+    CoreUri::parse(&String::from_utf8_lossy(addr?.uri().as_bytes())).ok()
 }
 
 /// The device id a peer announces: its Contact's `+sip.instance` (RFC 5626), else the
