@@ -288,6 +288,9 @@ impl VideoEncoder for H264Encoder {
 pub struct H264Decoder {
     inner: Decoder,
     descriptor: CodecDescriptor,
+    /// The access unit `decode_nals` assembles, kept between pictures so that its
+    /// memory is reused rather than allocated (and faulted in) per picture.
+    access_unit: Vec<u8>,
 }
 
 impl std::fmt::Debug for H264Decoder {
@@ -306,6 +309,7 @@ impl H264Decoder {
         Ok(Self {
             inner: Decoder::new().map_err(CodecError::OpenH264)?,
             descriptor: descriptor(DEFAULT_PAYLOAD_TYPE),
+            access_unit: Vec::new(),
         })
     }
 
@@ -321,12 +325,16 @@ impl H264Decoder {
         nals: &[Bytes],
         timestamp: Timestamp,
     ) -> Result<Option<VideoFrame>, CodecError> {
-        let mut au = Vec::with_capacity(nals.iter().map(|n| n.len() + 4).sum());
+        let mut au = std::mem::take(&mut self.access_unit);
+        au.clear();
+        au.reserve(nals.iter().map(|n| n.len() + 4).sum());
         for nal in nals {
             au.extend_from_slice(&[0, 0, 0, 1]);
             au.extend_from_slice(nal);
         }
-        self.decode(&au, timestamp)
+        let picture = self.decode(&au, timestamp);
+        self.access_unit = au;
+        picture
     }
 }
 
