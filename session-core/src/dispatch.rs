@@ -28,7 +28,9 @@
 //! `capacity + 32 × (subscribers + 1)` nodes; nodes come from the allocator
 //! only until the pool covers that, then publishing allocates nothing. Without
 //! subscribers the publisher stores nothing, and when the last one goes it empties
-//! the ring and frees the nodes on its next publish.
+//! the ring and frees the nodes on its next publish. The ring itself is created by the
+//! first subscription: an object nobody subscribes to (most per-call objects of a
+//! busy server) costs no ring.
 //!
 //! A subscriber that finds nothing to read registers its waker and sets a bit in the
 //! tail word with one atomic read-modify-write; the publisher's swap of the tail
@@ -244,7 +246,12 @@ struct Orphans<E> {
 }
 
 struct Shared<E> {
-    slots: Box<[AtomicPtr<Node<E>>]>,
+    /// The ring's first slot, null until the first subscription creates the ring
+    /// (most objects are never subscribed to: they then cost no ring at all). Set once,
+    /// under the `pending` lock; freed with the shared state.
+    slots: AtomicPtr<AtomicPtr<Node<E>>>,
+    /// Slots in the ring.
+    capacity: usize,
     /// [`SLEEPER`] | [`CLOSED`] | events stored << [`SEQ_SHIFT`]. Only the publisher
     /// changes the count; subscribers only set [`SLEEPER`].
     tail: Padded<AtomicU64>,
@@ -266,7 +273,31 @@ unsafe impl<E: Send + Sync> Sync for Shared<E> {}
 
 impl<E> Shared<E> {
     fn capacity(&self) -> u64 {
-        self.slots.len() as u64
+        self.capacity as u64
+    }
+
+    /// The ring, empty while it does not exist yet.
+    fn slots(&self) -> &[AtomicPtr<Node<E>>] {
+        // Acquire: pairs with the Release store in `create_slots`.
+        let first = self.slots.load(Ordering::Acquire);
+        if first.is_null() {
+            return &[];
+        }
+        // SAFETY: a non-null `slots` is the start of a boxed slice of `capacity` slots,
+        // created once and freed only when the shared state is dropped.
+        unsafe { std::slice::from_raw_parts(first, self.capacity) }
+    }
+
+    /// Creates the ring if it does not exist yet; the caller holds the `pending` lock,
+    /// so two subscriptions never both create it.
+    fn create_slots(&self) {
+        if self.slots.load(Ordering::Acquire).is_null() {
+            let ring: Box<[AtomicPtr<Node<E>>]> = (0..self.capacity)
+                .map(|_| AtomicPtr::new(ptr::null_mut()))
+                .collect();
+            let first = Box::into_raw(ring).cast::<AtomicPtr<Node<E>>>();
+            self.slots.store(first, Ordering::Release);
+        }
     }
 
     fn lock_pending(&self) -> MutexGuard<'_, Vec<Arc<Reader>>> {
@@ -280,12 +311,19 @@ impl<E> Drop for Shared<E> {
         // events ever stored were never written: most objects publish a handful of
         // events into a ring of a thousand slots.
         let stored = self.tail.0.load(Ordering::Relaxed) >> SEQ_SHIFT;
-        let written = usize::try_from(stored).map_or(self.slots.len(), |n| n.min(self.slots.len()));
-        for slot in self.slots[..written].iter() {
+        let slots = self.slots();
+        let written = usize::try_from(stored).map_or(slots.len(), |n| n.min(slots.len()));
+        for slot in slots[..written].iter() {
             if let Some(node) = NonNull::new(slot.load(Ordering::Relaxed)) {
                 // SAFETY: the last handle is gone; a node in a slot holds a live event.
                 unsafe { free_node(node, true) }
             }
+        }
+        let first = self.slots.load(Ordering::Relaxed);
+        if !first.is_null() {
+            // SAFETY: made by `create_slots` from a boxed slice of `capacity` slots;
+            // the last handle is gone, so nothing reads it any more.
+            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(first, self.capacity)) });
         }
         let mut orphans = self.orphans.lock().unwrap_or_else(PoisonError::into_inner);
         for node in orphans.live.drain(..) {
@@ -315,7 +353,7 @@ impl<E> Clone for EventHub<E> {
 impl<E> fmt::Debug for EventHub<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventHub")
-            .field("capacity", &self.shared.slots.len())
+            .field("capacity", &self.shared.capacity)
             .finish()
     }
 }
@@ -362,9 +400,8 @@ impl<E> fmt::Debug for Publisher<E> {
 /// A channel of events: the publisher for the owner, the hub to hand out subscriptions.
 pub fn channel<E>(capacity: usize) -> (Publisher<E>, EventHub<E>) {
     let shared = Arc::new(Shared {
-        slots: (0..capacity.max(2))
-            .map(|_| AtomicPtr::new(ptr::null_mut()))
-            .collect(),
+        slots: AtomicPtr::new(ptr::null_mut()),
+        capacity: capacity.max(2),
         tail: Padded(AtomicU64::new(0)),
         dirty: AtomicBool::new(false),
         pending: Mutex::new(Vec::new()),
@@ -395,6 +432,7 @@ impl<E> EventHub<E> {
     pub fn subscribe(&self) -> Subscription<E> {
         let shared = &self.shared;
         let mut pending = shared.lock_pending();
+        shared.create_slots();
         pending.retain(|r| r.window.load(Ordering::Relaxed) != GONE);
         // SeqCst store then load, paired with the publisher's SeqCst swap of the tail
         // and load of `dirty`: if the load misses the swap that stores event `pos`, the
@@ -452,11 +490,14 @@ impl<E: Clone> Publisher<E> {
         });
         // SAFETY: nodes stay allocated while the publisher lives.
         unsafe { node.as_ref() }.seq.store(seq, Ordering::Release);
-        let slot = &self.shared.slots[self.idx];
+        // A reader exists, so its subscription created the ring.
+        let Some(slot) = self.shared.slots().get(self.idx) else {
+            return;
+        };
         let old = slot.load(Ordering::Relaxed);
         slot.store(node.as_ptr(), Ordering::Release);
         self.idx += 1;
-        if self.idx == self.shared.slots.len() {
+        if self.idx == self.shared.capacity {
             self.idx = 0;
         }
         self.next = seq + 1;
@@ -501,7 +542,7 @@ impl<E> Publisher<E> {
 
     /// With no subscriber left: drops every stored event and frees every node.
     fn clear(&mut self) {
-        for slot in self.shared.slots.iter() {
+        for slot in self.shared.slots() {
             let node = slot.load(Ordering::Relaxed);
             if let Some(node) = NonNull::new(node) {
                 slot.store(ptr::null_mut(), Ordering::Relaxed);
@@ -651,7 +692,12 @@ impl<E> Subscription<E> {
             if self.pos >= self.window_end {
                 self.announce();
             }
-            let node = self.shared.slots[self.idx].load(Ordering::Acquire);
+            // `subscribe` created the ring before this subscription existed.
+            let node = self
+                .shared
+                .slots()
+                .get(self.idx)
+                .map_or(ptr::null_mut(), |slot| slot.load(Ordering::Acquire));
             if !node.is_null() {
                 // SAFETY: nodes stay allocated while the shared state lives.
                 let node = unsafe { &*node };
@@ -740,7 +786,7 @@ impl<E> Subscription<E> {
     fn advance(&mut self) {
         self.pos += 1;
         self.idx += 1;
-        if self.idx == self.shared.slots.len() {
+        if self.idx == self.shared.capacity {
             self.idx = 0;
         }
     }
@@ -848,6 +894,32 @@ mod tests {
             self.next += n;
             self.lost += n;
         }
+    }
+
+    #[test]
+    fn the_ring_is_made_by_the_first_subscription() {
+        let live = Arc::new(AtomicI64::new(0));
+        let (mut publisher, hub) = channel::<Tracked>(64);
+        for n in 0..10 {
+            publisher.publish(Tracked::new(n, &live));
+        }
+        assert!(hub.shared.slots().is_empty(), "no subscriber, no ring");
+        assert_eq!(
+            live.load(Ordering::Relaxed),
+            0,
+            "unsubscribed events dropped"
+        );
+        let mut sub = hub.subscribe();
+        assert_eq!(hub.shared.slots().len(), 64);
+        let _second = hub.subscribe();
+        publisher.publish(Tracked::new(10, &live));
+        assert_eq!(sub.try_recv().map(|e| e.n).ok(), Some(10));
+        drop((sub, _second, publisher, hub));
+        assert_eq!(
+            live.load(Ordering::Relaxed),
+            0,
+            "every copy freed with the ring"
+        );
     }
 
     #[test]
