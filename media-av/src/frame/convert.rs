@@ -61,13 +61,8 @@ impl PixelFormat {
     /// The V4L2 FourCC code.
     #[must_use]
     pub const fn fourcc(self) -> [u8; 4] {
-        match self {
-            PixelFormat::I420 => *b"YU12",
-            PixelFormat::Yv12 => *b"YV12",
-            PixelFormat::Nv12 => *b"NV12",
-            PixelFormat::Yuyv => *b"YUYV",
-            PixelFormat::Uyvy => *b"UYVY",
-        }
+        let b = self.name().as_bytes();
+        [b[0], b[1], b[2], b[3]]
     }
 
     /// The FourCC as text.

@@ -679,7 +679,7 @@ impl Stap {
 
 /// What one packet produced, kept in the depacketizer until read (so that
 /// nothing large moves per packet): drop reports first, then NAL units.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 struct Pending {
     dropped: [Option<DroppedNal>; 2],
     nal: Option<NalUnit>,
