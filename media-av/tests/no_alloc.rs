@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use bytes::Bytes;
 use media_av::rtp::h264::{H264Depacketizer, H264Packetizer};
-use media_av::rtp::opus::OpusPacketizer;
+use media_av::rtp::opus::{OpusDepacketizer, OpusPacketizer};
 use media_av::rtp::{PayloadType, RtpHeader, RtpPacket, SeqNo, Sequencer, Ssrc, Timestamp};
 
 struct Counting;
@@ -117,6 +117,24 @@ fn fast_paths_do_not_allocate() {
         }),
         0,
         "Opus packetization"
+    );
+    let received = RtpPacket::parse(
+        opus.packetize(&mut seq, frame.clone(), false)
+            .unwrap()
+            .to_bytes(),
+    )
+    .unwrap();
+    let _ = received.clone(); // a Vec-backed buffer allocates on its first clone
+    let mut opus_in = OpusDepacketizer::new();
+    assert_eq!(
+        allocations(|| {
+            let f = opus_in.depacketize_ref(&received).unwrap();
+            assert_eq!((f.data.len(), f.duration), (80, 960));
+            let f = opus_in.depacketize(received.clone()).unwrap();
+            assert_eq!(f.data.len(), 80);
+        }),
+        0,
+        "Opus depacketization"
     );
 
     // FU-A reassembly reuses its buffer once the caller drops the previous NAL unit.

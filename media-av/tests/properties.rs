@@ -162,7 +162,14 @@ proptest! {
             }
             prop_assert!(p.header_len() + p.payload().len() + usize::from(p.padding_len()) == data.len());
             let _ = DtmfReceiver::new().push(&p);
-            let _ = OpusDepacketizer::new().depacketize(p.clone());
+            let mut opus = OpusDepacketizer::new();
+            let borrowed = opus
+                .depacketize_ref(&p)
+                .map(|f| (f.data.to_vec(), f.timestamp, f.duration, f.talkspurt_start));
+            let owned = opus
+                .depacketize(p.clone())
+                .map(|f| (f.data.to_vec(), f.timestamp, f.duration, f.talkspurt_start));
+            prop_assert_eq!(borrowed, owned);
             let _ = G711Depacketizer::new(G711Law::ALaw).depacketize(p.clone());
             for _ in H264Depacketizer::new().push_packet(p) {}
         }

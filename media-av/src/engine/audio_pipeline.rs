@@ -10,7 +10,6 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
 use tracing::debug;
 
 use super::StreamId;
@@ -366,23 +365,25 @@ impl AudioReceiver {
         }
         let d = self.decoder.as_mut()?;
         let timestamp = packet.timestamp();
-        let payload: Bytes = match d.kind {
-            CodecKind::Opus => match self.opus.depacketize(packet) {
-                Ok(f) => f.data,
+        let decoded = match d.kind {
+            CodecKind::Opus => match self.opus.depacketize_ref(&packet) {
+                // Decoded straight from the jitter buffer's packet: no copy, no
+                // reference-count traffic.
+                Ok(f) => d.decoder.decode(f.data, timestamp),
                 Err(_) => {
                     inc(&counters.decode_errors);
                     return None;
                 }
             },
             _ => match G711Depacketizer::new(law(d.kind)).depacketize(packet) {
-                Ok(f) => f.samples,
+                Ok(f) => d.decoder.decode(&f.samples, timestamp),
                 Err(_) => {
                     inc(&counters.decode_errors);
                     return None;
                 }
             },
         };
-        match d.decoder.decode(&payload, timestamp) {
+        match decoded {
             Ok(frame) => Some(frame),
             Err(e) => {
                 debug!(error = %e, "undecodable audio payload");

@@ -34,18 +34,15 @@ pub enum OpusPacketError {
     },
 }
 
-/// Duration of one Opus frame for TOC configuration `config` (RFC 6716
-/// §3.1, Table 2), in 48 kHz samples.
-const fn frame_samples(config: u8) -> u32 {
-    match config {
-        // SILK-only: 10, 20, 40, 60 ms.
-        0..=11 => [480, 960, 1920, 2880][(config % 4) as usize],
-        // Hybrid: 10, 20 ms.
-        12..=15 => [480, 960][(config % 2) as usize],
-        // CELT-only: 2.5, 5, 10, 20 ms.
-        _ => [120, 240, 480, 960][(config % 4) as usize],
-    }
-}
+/// Duration of one Opus frame for each TOC configuration (RFC 6716 §3.1,
+/// Table 2), in 48 kHz samples: one load per packet.
+const FRAME_SAMPLES: [u32; 32] = [
+    // SILK-only: 10, 20, 40, 60 ms, for NB, MB, WB.
+    480, 960, 1920, 2880, 480, 960, 1920, 2880, 480, 960, 1920, 2880,
+    // Hybrid: 10, 20 ms, for SWB, FB.
+    480, 960, 480, 960, // CELT-only: 2.5, 5, 10, 20 ms, for NB, WB, SWB, FB.
+    120, 240, 480, 960, 120, 240, 480, 960, 120, 240, 480, 960, 120, 240, 480, 960,
+];
 
 /// The duration of an Opus packet in 48 kHz samples, after checking its
 /// framing (RFC 6716 §3.1–§3.2): the TOC byte, code-1 parity, the code-2
@@ -53,7 +50,7 @@ const fn frame_samples(config: u8) -> u32 {
 /// and the frames themselves are left to the decoder.
 pub fn packet_duration(packet: &[u8]) -> Result<u32, OpusPacketError> {
     let (&toc, rest) = packet.split_first().ok_or(OpusPacketError::Empty)?;
-    let per_frame = frame_samples(toc >> 3);
+    let per_frame = FRAME_SAMPLES[usize::from(toc >> 3)];
     let frames = match toc & 0x03 {
         0 => 1,
         1 => {
@@ -148,6 +145,21 @@ pub struct OpusFrame {
     pub talkspurt_start: bool,
 }
 
+/// One received Opus packet, borrowed from its RTP packet: what a decoder
+/// reads (libopus takes a slice), with no reference-count traffic on the
+/// packet's buffer. [`OpusFrame`] is the owned form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpusPayload<'a> {
+    /// The Opus packet: the RTP payload.
+    pub data: &'a [u8],
+    /// Its RTP timestamp (48 kHz).
+    pub timestamp: Timestamp,
+    /// Its duration in 48 kHz samples.
+    pub duration: u32,
+    /// The marker bit: first packet of a talkspurt.
+    pub talkspurt_start: bool,
+}
+
 /// Counters of an [`OpusDepacketizer`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpusDepacketizerStats {
@@ -177,21 +189,23 @@ impl OpusDepacketizer {
         self.stats
     }
 
-    /// The Opus packet of `packet`, or the reason it was dropped. Takes the
-    /// packet by value so the payload moves out without touching the
-    /// buffer's reference count.
+    /// The Opus packet of `packet`, borrowed, or the reason it was dropped:
+    /// the receive path's form (depacketize, then decode from the slice while
+    /// the jitter buffer's packet is still held).
     #[inline]
-    pub fn depacketize(&mut self, packet: RtpPacket<Bytes>) -> Result<OpusFrame, OpusPacketError> {
-        match packet_duration(packet.payload()) {
+    pub fn depacketize_ref<'a, B: AsRef<[u8]>>(
+        &mut self,
+        packet: &'a RtpPacket<B>,
+    ) -> Result<OpusPayload<'a>, OpusPacketError> {
+        let data = packet.payload();
+        match packet_duration(data) {
             Ok(duration) => {
                 self.stats.packets += 1;
-                let timestamp = packet.timestamp();
-                let talkspurt_start = packet.marker();
-                Ok(OpusFrame {
-                    data: packet.into_payload(),
-                    timestamp,
+                Ok(OpusPayload {
+                    data,
+                    timestamp: packet.timestamp(),
                     duration,
-                    talkspurt_start,
+                    talkspurt_start: packet.marker(),
                 })
             }
             Err(e) => {
@@ -200,6 +214,25 @@ impl OpusDepacketizer {
             }
         }
     }
+
+    /// The Opus packet of `packet`, owned, or the reason it was dropped. Takes
+    /// the packet by value so the payload moves out without touching the
+    /// buffer's reference count.
+    #[inline]
+    pub fn depacketize(&mut self, packet: RtpPacket<Bytes>) -> Result<OpusFrame, OpusPacketError> {
+        let OpusPayload {
+            timestamp,
+            duration,
+            talkspurt_start,
+            ..
+        } = self.depacketize_ref(&packet)?;
+        Ok(OpusFrame {
+            data: packet.into_payload(),
+            timestamp,
+            duration,
+            talkspurt_start,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +240,24 @@ mod tests {
     use super::*;
     use crate::rtp::header::Ssrc;
     use crate::rtp::seq::SeqNo;
+
+    #[test]
+    fn frame_durations_follow_rfc6716_table_2() {
+        for config in 0u8..32 {
+            let ms_x2 = match config {
+                0..=11 => [20, 40, 80, 120][usize::from(config % 4)],
+                12..=15 => [20, 40][usize::from(config % 2)],
+                _ => [5, 10, 20, 40][usize::from(config % 4)],
+            };
+            // 48 samples per ms.
+            assert_eq!(
+                FRAME_SAMPLES[usize::from(config)],
+                ms_x2 * 24,
+                "config {config}"
+            );
+            assert_eq!(packet_duration(&[config << 3]), Ok(ms_x2 * 24));
+        }
+    }
 
     #[test]
     fn durations_follow_rfc6716_table() {
@@ -265,24 +316,33 @@ mod tests {
         assert_eq!(
             got,
             OpusFrame {
-                data: frame,
+                data: frame.clone(),
                 timestamp: Timestamp(1000),
                 duration: 960,
                 talkspurt_start: true
             }
         );
+        let b_packet = RtpPacket::parse(b.to_bytes()).unwrap();
+        assert_eq!(
+            d.depacketize_ref(&b_packet).unwrap(),
+            OpusPayload {
+                data: &frame[..],
+                timestamp: Timestamp(1000 + 960 * 4),
+                duration: 960,
+                talkspurt_start: false
+            }
+        );
         let empty = crate::rtp::header::RtpHeader::new(pt, SeqNo(0), Timestamp(0), Ssrc(0));
         let mut buf = [0u8; 12];
         empty.write(&mut buf).unwrap();
-        assert!(
-            d.depacketize(RtpPacket::parse(Bytes::copy_from_slice(&buf)).unwrap())
-                .is_err()
-        );
+        let empty = RtpPacket::parse(Bytes::copy_from_slice(&buf)).unwrap();
+        assert_eq!(d.depacketize_ref(&empty), Err(OpusPacketError::Empty));
+        assert!(d.depacketize(empty).is_err());
         assert_eq!(
             d.stats(),
             OpusDepacketizerStats {
-                packets: 1,
-                malformed: 1
+                packets: 2,
+                malformed: 2
             }
         );
     }
