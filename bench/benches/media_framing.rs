@@ -18,7 +18,7 @@ use media_av::rtcp::{Compound, NtpTime, ReportBlock, RtcpPacket, RtcpWriter, Sen
 use media_av::rtp::extension::{
     ExtensionElement, HeaderExtension, ONE_BYTE_PROFILE, encode_one_byte,
 };
-use media_av::rtp::h264::{H264Depacketizer, H264Event, H264Packetizer};
+use media_av::rtp::h264::{H264Depacketizer, H264Event, H264FrameEvent, H264Packetizer};
 use media_av::rtp::opus::{OpusDepacketizer, OpusPacketizer};
 use media_av::rtp::{
     OutPacket, PayloadType, RtpHeader, RtpPacket, SeqNo, Sequencer, Ssrc, Timestamp,
@@ -337,6 +337,16 @@ fn h264_depacketize(c: &mut Criterion) {
         au.len() - 12,
         "three NAL units, start codes removed"
     );
+    let mut lent = 0;
+    for ev in ours_depacketizer.push_frame(&ours) {
+        match ev {
+            H264FrameEvent::Nal(n) => lent += n.data.len(),
+            H264FrameEvent::Fragmented(n) => lent += n.to_bytes().len(),
+            H264FrameEvent::Dropped(d) => panic!("{d:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(lent, au.len() - 12, "frame mode: the same bytes");
 
     // Both read the received packets by reference and hand them back, so
     // cloning the packet lists (setup) and dropping them happen outside the
@@ -349,6 +359,51 @@ fn h264_depacketize(c: &mut Criterion) {
             |p| {
                 let total = nal_bytes(&mut ours_depacketizer, &p);
                 (p, total)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    // Frame mode: the packets of the access unit at once, FU-A NAL units lent
+    // out of them (what the media engine's receive path uses).
+    g.bench_function("ucc/frame", |b| {
+        b.iter_batched(
+            || ours.clone(),
+            |packets| {
+                let mut total = 0;
+                for ev in ours_depacketizer.push_frame(&packets) {
+                    match ev {
+                        H264FrameEvent::Nal(n) => total += n.data.len(),
+                        H264FrameEvent::Fragmented(n) => total += n.len(),
+                        _ => {}
+                    }
+                }
+                (packets, total)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    // Frame mode plus the one copy a decoder needs: every NAL unit after a start
+    // code into one reused Annex-B buffer (which is what webrtc-rs outputs).
+    let mut annexb = Vec::with_capacity(au.len() + 64);
+    g.bench_function("ucc/frame+annexb_copy", |b| {
+        b.iter_batched(
+            || ours.clone(),
+            |packets| {
+                annexb.clear();
+                for ev in ours_depacketizer.push_frame(&packets) {
+                    match ev {
+                        H264FrameEvent::Nal(n) => {
+                            annexb.extend_from_slice(&[0, 0, 0, 1]);
+                            annexb.extend_from_slice(&n.data);
+                        }
+                        H264FrameEvent::Fragmented(n) => {
+                            annexb.extend_from_slice(&[0, 0, 0, 1]);
+                            n.append_to(&mut annexb);
+                        }
+                        _ => {}
+                    }
+                }
+                (packets, annexb.len())
             },
             BatchSize::SmallInput,
         )

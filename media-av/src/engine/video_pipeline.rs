@@ -11,7 +11,6 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
 use tracing::debug;
 
 use super::StreamId;
@@ -19,17 +18,18 @@ use super::config::{Factories, PipelineInfo, VideoSettings};
 use super::counters::{Counters, inc};
 use super::error::EngineError;
 use super::negotiated::{ActiveParams, SendParams};
+use crate::codec::VideoDecoder;
 use crate::codec::VideoEncoder;
 use crate::codec::h264::{H264Config, H264Decoder, H264Encoder};
 use crate::jitter::{AssemblerConfig, Frame, FrameAssembler, FrameEvent};
-use crate::rtp::h264::{H264Depacketizer, H264Event, H264Packetizer};
+use crate::rtp::h264::{H264Depacketizer, H264FrameEvent, H264Packetizer};
 use crate::rtp::{OutPacket, RtpPacket, SeqNo, Sequencer, Timestamp};
 use crate::sink::VideoSink;
 use crate::source::{TestPattern, VideoSource};
 
 /// NAL unit types that start a decodable picture sequence (IDR, SPS).
-fn is_keyframe_nal(nal: &[u8]) -> bool {
-    matches!(nal.first().map(|b| b & 0x1F), Some(5 | 7))
+fn is_keyframe_nal(header: u8) -> bool {
+    matches!(header & 0x1F, 5 | 7)
 }
 
 /// Source → H.264 encoder → packetizer.
@@ -132,7 +132,8 @@ pub(crate) struct VideoReceiver {
     assembler: FrameAssembler<RtpPacket>,
     depacketizer: H264Depacketizer,
     decoder: Option<H264Decoder>,
-    nals: Vec<Bytes>,
+    /// The Annex-B access unit handed to the decoder, reused across pictures.
+    access_unit: Vec<u8>,
     /// NACK lists drained from the assembler (no retransmission is built, so
     /// they are not sent; draining keeps its NACK timers from firing again).
     sink: Option<Box<dyn VideoSink>>,
@@ -160,7 +161,7 @@ impl VideoReceiver {
             ),
             depacketizer: H264Depacketizer::new(),
             decoder: None,
-            nals: Vec::new(),
+            access_unit: Vec::new(),
             sink: None,
             sink_failed: false,
             awaiting_keyframe: false,
@@ -227,17 +228,31 @@ impl VideoReceiver {
             return true;
         };
         let codec = codec.clone();
-        self.nals.clear();
-        let mut broken = false;
-        for packet in frame.packets {
-            for event in self.depacketizer.push_packet(packet) {
-                match event {
-                    H264Event::Nal(nal) => self.nals.push(nal.data),
-                    H264Event::Dropped(_) => broken = true,
+        // Each NAL unit's bytes are copied once, from the packets straight into
+        // the access unit (FU-A fragments are lent by the depacketizer, not
+        // reassembled first).
+        let au = &mut self.access_unit;
+        au.clear();
+        let (mut broken, mut keyframe) = (false, false);
+        for event in self.depacketizer.push_frame(&frame.packets) {
+            let header = match event {
+                H264FrameEvent::Nal(nal) => {
+                    au.extend_from_slice(&[0, 0, 0, 1]);
+                    au.extend_from_slice(&nal.data);
+                    nal.data.first().copied()
                 }
-            }
+                H264FrameEvent::Fragmented(nal) => {
+                    au.extend_from_slice(&[0, 0, 0, 1]);
+                    nal.append_to(au);
+                    Some(nal.header())
+                }
+                H264FrameEvent::Dropped(_) => {
+                    broken = true;
+                    None
+                }
+            };
+            keyframe |= header.is_some_and(is_keyframe_nal);
         }
-        let keyframe = self.nals.iter().any(|n| is_keyframe_nal(n));
         if broken || (frame.after_loss && !keyframe) {
             inc(&counters.decode_errors);
             self.awaiting_keyframe = true;
@@ -260,7 +275,7 @@ impl VideoReceiver {
         let Some(decoder) = &mut self.decoder else {
             return true;
         };
-        let picture = match decoder.decode_nals(&self.nals, frame.timestamp) {
+        let picture = match decoder.decode(&self.access_unit, frame.timestamp) {
             Ok(Some(p)) => p,
             Ok(None) => return true,
             Err(e) => {

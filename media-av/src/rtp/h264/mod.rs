@@ -7,6 +7,10 @@
 //! units that arrived whole as slices of the packet buffer and copies only
 //! FU-A fragments, into one reusable reassembly buffer.
 
+mod frame;
+
+pub use frame::{FragmentedNal, FrameEvents, H264FrameEvent};
+
 use bytes::{BufMut, Bytes, BytesMut};
 use memchr::memmem;
 use thiserror::Error;
@@ -348,6 +352,17 @@ pub struct H264Depacketizer {
     buf: BytesMut,
     fu: FuState,
     fu_timestamp: Timestamp,
+    /// The NAL unit type of the FU-A being assembled.
+    fu_type: u8,
+    /// Its NAL unit header byte.
+    fu_header: u8,
+    /// Its length so far.
+    fu_len: usize,
+    /// Whether FU-A fragments are copied into `buf` (packet by packet), or left
+    /// in the packets and lent out ([`H264Depacketizer::push_frame`]).
+    copying: bool,
+    /// An FU-A lent out of earlier packets that a copying call broke off.
+    switch_drop: Option<DroppedNal>,
     last_seq: Option<SeqNo>,
     /// What the last packet produced, until read.
     out: Pending,
@@ -379,6 +394,11 @@ impl H264Depacketizer {
             buf: BytesMut::new(),
             fu: FuState::Idle,
             fu_timestamp: Timestamp(0),
+            fu_type: 0,
+            fu_header: 0,
+            fu_len: 0,
+            copying: true,
+            switch_drop: None,
             last_seq: None,
             out: Pending::default(),
             size_hint: 0,
@@ -414,10 +434,14 @@ impl H264Depacketizer {
     pub fn push_packet_ref(&mut self, packet: &RtpPacket<Bytes>) -> H264Output<'_> {
         let (seq, ts, marker) = (packet.sequence(), packet.timestamp(), packet.marker());
         let payload = packet.payload();
+        if !self.copying {
+            self.start_copying();
+        }
         if self.continues_fu(seq, ts, payload) {
             // The common case of a large picture, kept small enough to inline:
             // a middle fragment of the FU-A being assembled.
             self.last_seq = Some(seq);
+            self.fu_len += payload.len() - FU_HEADER_LEN;
             self.buf.extend_from_slice(&payload[FU_HEADER_LEN..]);
             return H264Output {
                 pending: &mut self.out,
@@ -425,6 +449,21 @@ impl H264Depacketizer {
             };
         }
         self.push_with(seq, ts, marker, payload, || packet.payload_bytes())
+    }
+
+    /// Back from frame mode: an FU-A whose fragments were left in the packets
+    /// of an earlier frame cannot be continued by copying; it is dropped.
+    #[cold]
+    fn start_copying(&mut self) {
+        self.copying = true;
+        if self.fu == FuState::Assembling {
+            self.fu = FuState::Idle;
+            self.stats.dropped += 1;
+            self.switch_drop = Some(DroppedNal {
+                reason: DropReason::Truncated,
+                timestamp: self.fu_timestamp,
+            });
+        }
     }
 
     /// Whether `payload` is the next middle (neither first nor last) FU-A
@@ -441,11 +480,8 @@ impl H264Depacketizer {
             && fu_header & 0xC0 == 0
             && self.last_seq.is_some_and(|last| seq == last.next())
             && timestamp == self.fu_timestamp
-            && self
-                .buf
-                .first()
-                .is_some_and(|h| h & NAL_TYPE_MASK == fu_header & NAL_TYPE_MASK)
-            && self.buf.len() + payload.len() - FU_HEADER_LEN <= self.max_nal_size
+            && self.fu_type == fu_header & NAL_TYPE_MASK
+            && self.fu_len + payload.len() - FU_HEADER_LEN <= self.max_nal_size
     }
 
     /// Feeds the payload of one RTP packet with its header fields. The
@@ -459,6 +495,9 @@ impl H264Depacketizer {
         marker: bool,
         payload: Bytes,
     ) -> H264Output<'_> {
+        if !self.copying {
+            self.start_copying();
+        }
         self.push_with(seq, timestamp, marker, &payload, || payload.clone())
     }
 
@@ -473,6 +512,9 @@ impl H264Depacketizer {
         shared: impl FnOnce() -> Bytes,
     ) -> H264Output<'_> {
         let mut out = Pending::default();
+        if let Some(d) = self.switch_drop.take() {
+            out.dropped[0] = Some(d);
+        }
         self.fill(&mut out, seq, timestamp, marker, payload, shared);
         self.out = out;
         H264Output {
@@ -581,10 +623,15 @@ impl H264Depacketizer {
                 self.drop(out, DropReason::TooLarge, timestamp);
                 return;
             }
-            self.buf.clear();
-            self.buf.reserve(self.size_hint.max(1 + body.len()));
-            self.buf.put_u8((payload[0] & 0xE0) | nal_type);
-            self.buf.put_slice(body);
+            self.fu_header = (payload[0] & 0xE0) | nal_type;
+            self.fu_type = nal_type;
+            self.fu_len = 1 + body.len();
+            if self.copying {
+                self.buf.clear();
+                self.buf.reserve(self.size_hint.max(1 + body.len()));
+                self.buf.put_u8(self.fu_header);
+                self.buf.put_slice(body);
+            }
             self.fu = FuState::Assembling;
             self.fu_timestamp = timestamp;
             return;
@@ -596,31 +643,39 @@ impl H264Depacketizer {
                 self.drop(out, DropReason::MissingStart, timestamp);
             }
             FuState::Assembling => {
-                let same_nal = self
-                    .buf
-                    .first()
-                    .is_some_and(|h| h & NAL_TYPE_MASK == nal_type);
-                if gap || timestamp != self.fu_timestamp || !same_nal {
+                if gap || timestamp != self.fu_timestamp || self.fu_type != nal_type {
                     self.fu = FuState::Discarding;
                     self.drop(out, DropReason::FragmentLost, self.fu_timestamp);
                     return;
                 }
-                if self.buf.len() + body.len() > self.max_nal_size {
+                if self.fu_len + body.len() > self.max_nal_size {
                     self.fu = FuState::Discarding;
                     self.drop(out, DropReason::TooLarge, timestamp);
                     return;
                 }
-                self.buf.put_slice(body);
+                self.fu_len += body.len();
+                if self.copying {
+                    self.buf.put_slice(body);
+                }
                 if end {
                     self.fu = FuState::Idle;
-                    let data = self.buf.split().freeze();
-                    self.size_hint = data.len().min(self.max_nal_size);
                     self.stats.nal_units += 1;
-                    out.nal = Some(NalUnit {
-                        data,
-                        timestamp,
-                        end_of_access_unit: marker,
-                    });
+                    if self.copying {
+                        let data = self.buf.split().freeze();
+                        self.size_hint = data.len().min(self.max_nal_size);
+                        out.nal = Some(NalUnit {
+                            data,
+                            timestamp,
+                            end_of_access_unit: marker,
+                        });
+                    } else {
+                        out.lent = Some(LentNal {
+                            header: self.fu_header,
+                            len: self.fu_len,
+                            timestamp,
+                            end_of_access_unit: marker,
+                        });
+                    }
                 }
             }
         }
@@ -684,6 +739,17 @@ struct Pending {
     dropped: [Option<DroppedNal>; 2],
     nal: Option<NalUnit>,
     stap: Option<Stap>,
+    /// An FU-A NAL unit left in its packets (frame mode).
+    lent: Option<LentNal>,
+}
+
+/// What an FU-A NAL unit left in its packets is, besides its fragments.
+#[derive(Clone, Copy, Debug)]
+struct LentNal {
+    header: u8,
+    len: usize,
+    timestamp: Timestamp,
+    end_of_access_unit: bool,
 }
 
 /// What one packet produced: drop reports first, then NAL units in order.
@@ -1073,8 +1139,10 @@ mod tests {
             }
             let mut by_ref = H264Depacketizer::new().with_max_nal_size(max_nal);
             let mut general = H264Depacketizer::new().with_max_nal_size(max_nal);
+            let mut all = Vec::new();
             for packet in &packets {
                 let a: Vec<_> = by_ref.push_packet_ref(packet).collect();
+                all.extend(a.iter().cloned());
                 let b: Vec<_> = general
                     .push(
                         packet.sequence(),
@@ -1086,6 +1154,26 @@ mod tests {
                 proptest::prop_assert_eq!(a, b);
             }
             proptest::prop_assert_eq!(by_ref.stats(), general.stats());
+
+            // Frame mode over the same packets: the same NAL units and drops.
+            let mut framed = H264Depacketizer::new().with_max_nal_size(max_nal);
+            let lent: Vec<H264Event> = framed
+                .push_frame(&packets)
+                .map(|e| match e {
+                    H264FrameEvent::Nal(n) => H264Event::Nal(n),
+                    H264FrameEvent::Fragmented(f) => {
+                        assert_eq!(f.len(), f.to_bytes().len());
+                        H264Event::Nal(NalUnit {
+                            data: f.to_bytes(),
+                            timestamp: f.timestamp(),
+                            end_of_access_unit: f.end_of_access_unit(),
+                        })
+                    }
+                    H264FrameEvent::Dropped(d) => H264Event::Dropped(d),
+                })
+                .collect();
+            proptest::prop_assert_eq!(lent, all);
+            proptest::prop_assert_eq!(framed.stats(), by_ref.stats());
         }
     }
 }
