@@ -437,23 +437,14 @@ impl<'a> RtpHeader<'a> {
         if self.extension.is_some() {
             b0 |= 0x10;
         }
-        let s = self.sequence.0.to_be_bytes();
-        let t = self.timestamp.0.to_be_bytes();
-        let c = self.ssrc.0.to_be_bytes();
-        [
-            b0,
-            (u8::from(self.marker) << 7) | self.payload_type.0,
-            s[0],
-            s[1],
-            t[0],
-            t[1],
-            t[2],
-            t[3],
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-        ]
+        // Three big-endian words: three byte swaps and stores, not twelve bytes.
+        let b1 = (u8::from(self.marker) << 7) | self.payload_type.0;
+        let w0 = (u32::from(b0) << 24) | (u32::from(b1) << 16) | u32::from(self.sequence.0);
+        let mut out = [0u8; FIXED_HEADER_LEN];
+        out[..4].copy_from_slice(&w0.to_be_bytes());
+        out[4..8].copy_from_slice(&self.timestamp.0.to_be_bytes());
+        out[8..].copy_from_slice(&self.ssrc.0.to_be_bytes());
+        out
     }
 
     /// Writes the header into the front of `out` and returns its length.
@@ -471,6 +462,13 @@ impl<'a> RtpHeader<'a> {
             *fixed = self.fixed();
             return Ok(FIXED_HEADER_LEN);
         }
+        self.write_general(out)
+    }
+
+    /// [`RtpHeader::write`] with CSRCs or an extension: out of line, so that
+    /// the fixed header's path stays small enough to inline.
+    #[inline(never)]
+    fn write_general(&self, out: &mut [u8]) -> Result<usize, RtpWriteError> {
         self.validate()?;
         let needed = self.wire_len();
         let available = out.len();
