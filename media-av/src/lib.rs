@@ -52,8 +52,12 @@
 //! header plus payload header, such as FU-A's two bytes) and a body that is a
 //! slice of the caller's media buffer, so H.264 packetization copies no media
 //! bytes; send with vectored IO or copy once with [`rtp::OutPacket::write_to`].
-//! The H.264 depacketizer hands NAL units that arrived whole out as slices and
-//! copies only FU-A fragments, into one reassembly buffer it reuses.
+//! The H.264 depacketizer hands NAL units that arrived whole out as slices. Fed
+//! packet by packet it copies FU-A fragments into one reassembly buffer it
+//! reuses; fed a whole frame ([`rtp::h264::H264Depacketizer::push_frame`], as
+//! the engine does) it lends FU-A NAL units out of their packets, and the one
+//! copy is the decoder's, into its access unit. The Opus depacketizer likewise
+//! lends the payload ([`rtp::opus::OpusDepacketizer::depacketize_ref`]).
 //!
 //! **No allocation per packet** on the fast paths: header parse and write,
 //! H.264/Opus/G.711 packetization and single-NAL/STAP-A depacketization.
