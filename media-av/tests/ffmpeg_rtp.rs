@@ -365,8 +365,10 @@ fn send(sender: &UdpSocket, port: u16, packet: &OutPacket) {
 /// FFmpeg's RTCP port (`port + 1`). FFmpeg's RTP demuxer answers a BYE on every stream
 /// with end of file, so FFmpeg flushes its decoder and exits.
 fn send_bye(sender: &UdpSocket, port: u16, ssrc: Ssrc) {
-    // Let FFmpeg read the last RTP packets before the BYE (separate sockets).
-    std::thread::sleep(Duration::from_millis(50));
+    // Let FFmpeg read the last RTP packets before the BYE: it comes on the RTCP
+    // socket, and an FFmpeg scheduled late under load would see it first and drop
+    // what is still queued on the RTP socket (seen once in CI: 29 of 30 pictures).
+    wait_until_read(port);
     let mut buf = [0u8; 128];
     let mut w = RtcpWriter::new(&mut buf);
     w.receiver_report(ssrc, &[]).unwrap();
@@ -374,6 +376,35 @@ fn send_bye(sender: &UdpSocket, port: u16, ssrc: Ssrc) {
     w.bye(&[ssrc], None).unwrap();
     let n = w.finish();
     sender.send_to(&buf[..n], ("127.0.0.1", port + 1)).unwrap();
+}
+
+/// Waits (at most 5 s) until the datagrams queued on the loopback UDP socket bound
+/// to `port` have been read, from the kernel's `rx_queue` (/proc/net/udp, udp6).
+fn wait_until_read(port: u16) {
+    let local = format!(":{port:04X}");
+    let queued = || -> Option<u64> {
+        ["/proc/net/udp", "/proc/net/udp6"].iter().find_map(|file| {
+            let table = std::fs::read_to_string(file).ok()?;
+            table.lines().skip(1).find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                if !fields.get(1)?.ends_with(&local) {
+                    return None;
+                }
+                let (_, rx) = fields.get(4)?.split_once(':')?;
+                u64::from_str_radix(rx, 16).ok()
+            })
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let q = queued().unwrap_or_else(|| panic!("no UDP socket bound to port {port}"));
+        if q == 0 || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Then a moment for FFmpeg to act on what it read.
+    std::thread::sleep(Duration::from_millis(50));
 }
 
 /// The first channel of a 48 kHz s16 WAV file and its channel count.
