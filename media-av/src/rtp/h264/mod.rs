@@ -4,8 +4,10 @@
 //! The packetizer is zero-copy: every [`OutPacket`] body is a slice of the
 //! caller's access unit (only STAP-A aggregates, built from NAL units small
 //! enough to share one packet, are copied). The depacketizer hands out NAL
-//! units that arrived whole as slices of the packet buffer and copies only
-//! FU-A fragments, into one reusable reassembly buffer.
+//! units that arrived whole as slices of the packet buffer. Fed packet by
+//! packet, it copies FU-A fragments into one reusable reassembly buffer; fed a
+//! whole frame ([`H264Depacketizer::push_frame`]), it lends FU-A NAL units out
+//! of their packets ([`FragmentedNal`]) and copies nothing.
 
 mod frame;
 
