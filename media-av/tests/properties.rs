@@ -7,7 +7,7 @@ use bytes::Bytes;
 use media_av::rtp::dtmf::{DtmfReceiver, EventPayload};
 use media_av::rtp::extension::HeaderExtension;
 use media_av::rtp::g711::{G711Depacketizer, G711Law};
-use media_av::rtp::h264::{H264Depacketizer, H264Event, H264Packetizer};
+use media_av::rtp::h264::{H264Depacketizer, H264Event, H264FrameEvent, H264Packetizer};
 use media_av::rtp::opus::{OpusDepacketizer, packet_duration};
 use media_av::rtp::{
     OutPacket, PayloadType, RtpHeader, RtpPacket, SeqNo, Sequencer, Ssrc, Timestamp,
@@ -188,8 +188,15 @@ proptest! {
     ) {
         let mut d = H264Depacketizer::new().with_max_nal_size(1000);
         let mut dtmf = DtmfReceiver::new();
+        let mut frame = Vec::new();
         for (i, (seq, ts, marker, payload)) in packets.into_iter().enumerate() {
             let seq = if contiguous { SeqNo(i as u16) } else { SeqNo(seq) };
+            let mut raw = vec![0x80, 96 | (u8::from(marker) << 7)];
+            raw.extend_from_slice(&seq.0.to_be_bytes());
+            raw.extend_from_slice(&ts.to_be_bytes());
+            raw.extend_from_slice(&[0, 0, 0, 1]);
+            raw.extend_from_slice(&payload);
+            frame.push(RtpPacket::parse(Bytes::from(raw)).unwrap());
             for ev in d.push(seq, Timestamp(ts), marker, Bytes::from(payload.clone())) {
                 if let H264Event::Nal(n) = ev {
                     prop_assert!(!n.data.is_empty() && n.data.len() <= 1000);
@@ -198,6 +205,18 @@ proptest! {
             let mut raw = vec![0x80, 101, 0, 0, 0, 0, 0, ts as u8, 0, 0, 0, 1];
             raw.extend(payload);
             let _ = dtmf.push(&RtpPacket::parse(Bytes::from(raw)).unwrap());
+        }
+        // The same packets as one frame: lent NAL units obey the same bound.
+        let mut framed = H264Depacketizer::new().with_max_nal_size(1000);
+        for ev in framed.push_frame(&frame) {
+            match ev {
+                H264FrameEvent::Nal(n) => prop_assert!(!n.data.is_empty() && n.data.len() <= 1000),
+                H264FrameEvent::Fragmented(n) => {
+                    prop_assert!(n.len() <= 1000);
+                    prop_assert_eq!(n.to_bytes().len(), n.len());
+                }
+                _ => {}
+            }
         }
     }
 }
