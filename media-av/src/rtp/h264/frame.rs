@@ -162,11 +162,8 @@ impl<'a> FrameEvents<'a> {
             d.fu_len += payload.len() - FU_HEADER_LEN;
             return;
         }
-        let mut out = Pending::default();
-        d.fill(&mut out, seq, ts, marker, payload, || {
-            packet.payload_bytes()
-        });
-        d.out = out;
+        // What the packet produced stays in `d.out` for `next` to read.
+        let _ = d.push_with(seq, ts, marker, payload, || packet.payload_bytes());
         let starts_fu = matches!(payload, [i, h, ..] if i & NAL_TYPE_MASK == FU_A && h & 0x80 != 0);
         if starts_fu && d.fu == FuState::Assembling {
             self.fu_start = i;
