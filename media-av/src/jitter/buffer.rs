@@ -426,42 +426,74 @@ impl<P: JitterPacket> JitterBuffer<P> {
         self.counters.inserted += 1;
         let seq = packet.sequence();
         let ts = packet.timestamp();
-        let epoch = *self.epoch.get_or_insert(arrival);
-        let arrival_ticks = self.ticks_at(arrival, epoch);
-
-        let mut outcome = InsertOutcome::Buffered;
-        let ext = match self.ext {
-            None => self.restart(seq, ts, arrival_ticks),
-            Some(ext) => {
-                let ext_seq = ext.seq(seq);
-                let transit = arrival_ticks - ext.ts(ts);
-                let seq_jump = (ext_seq - self.highest).abs() > i64::from(self.cfg.resync_seq_jump);
-                let time_jump = (transit - self.min_transit).abs() > self.limits.resync_time_jump;
-                if seq_jump || time_jump {
-                    debug!(
-                        ?seq,
-                        ?ts,
-                        seq_jump,
-                        time_jump,
-                        "jitter buffer resynchronizes"
-                    );
-                    self.counters.resyncs += 1;
-                    self.counters.flushed += self.len as u64;
-                    self.slots.iter_mut().for_each(|s| *s = None);
-                    self.len = 0;
-                    outcome = InsertOutcome::Resynced;
-                    self.restart(seq, ts, arrival_ticks)
-                } else {
-                    ext
-                }
-            }
+        let (Some(ext), Some(epoch)) = (self.ext, self.epoch) else {
+            return self.insert_first(packet, arrival);
         };
+        let arrival_ticks = self.ticks_at(arrival, epoch);
         let ext_seq = ext.seq(seq);
         let ext_ts = ext.ts(ts);
-        if outcome == InsertOutcome::Buffered {
-            self.measure(arrival_ticks - ext_ts, arrival_ticks);
+        let transit = arrival_ticks - ext_ts;
+        let seq_jump = (ext_seq - self.highest).abs() > i64::from(self.cfg.resync_seq_jump);
+        let time_jump = (transit - self.min_transit).abs() > self.limits.resync_time_jump;
+        if seq_jump || time_jump {
+            return self.insert_resync(packet, arrival_ticks, seq_jump, time_jump);
         }
+        self.measure(transit, arrival_ticks);
+        self.store(packet, ext_seq, ext_ts, InsertOutcome::Buffered)
+    }
 
+    /// [`insert`](Self::insert) of the first packet: it sets the epoch and
+    /// starts the sequence.
+    #[cold]
+    #[inline(never)]
+    fn insert_first(&mut self, packet: P, arrival: Instant) -> InsertOutcome {
+        let epoch = *self.epoch.get_or_insert(arrival);
+        let arrival_ticks = self.ticks_at(arrival, epoch);
+        let ext = self.restart(packet.sequence(), packet.timestamp(), arrival_ticks);
+        let (ext_seq, ext_ts) = (ext.seq(packet.sequence()), ext.ts(packet.timestamp()));
+        // A first sample of zero delay, as for every packet that extends the
+        // sequence.
+        self.measure(arrival_ticks - ext_ts, arrival_ticks);
+        self.store(packet, ext_seq, ext_ts, InsertOutcome::Buffered)
+    }
+
+    /// [`insert`](Self::insert) of a packet after a sequence or timestamp jump:
+    /// flushes what is buffered and restarts from it.
+    #[cold]
+    #[inline(never)]
+    fn insert_resync(
+        &mut self,
+        packet: P,
+        arrival_ticks: i64,
+        seq_jump: bool,
+        time_jump: bool,
+    ) -> InsertOutcome {
+        let (seq, ts) = (packet.sequence(), packet.timestamp());
+        debug!(
+            ?seq,
+            ?ts,
+            seq_jump,
+            time_jump,
+            "jitter buffer resynchronizes"
+        );
+        self.counters.resyncs += 1;
+        self.counters.flushed += self.len as u64;
+        self.slots.iter_mut().for_each(|s| *s = None);
+        self.len = 0;
+        let ext = self.restart(seq, ts, arrival_ticks);
+        self.store(packet, ext.seq(seq), ext.ts(ts), InsertOutcome::Resynced)
+    }
+
+    /// Puts a packet with extended sequence number `ext_seq` and timestamp
+    /// `ext_ts` in its slot, unless it is late or a duplicate; `outcome` is
+    /// what to report when it is stored.
+    fn store(
+        &mut self,
+        packet: P,
+        ext_seq: i64,
+        ext_ts: i64,
+        outcome: InsertOutcome,
+    ) -> InsertOutcome {
         if ext_seq < self.next {
             // Before the head: late once playing, else a reordered early packet.
             if self.playing || self.highest - ext_seq >= self.capacity() {
@@ -483,7 +515,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
             self.next += 1;
         }
         if let Some(e) = self.ext.as_mut() {
-            e.record(seq, ts);
+            e.record(packet.sequence(), packet.timestamp());
         }
         self.highest = self.highest.max(ext_seq);
         self.slots[(ext_seq & self.mask) as usize] = Some(Slot {
@@ -631,6 +663,14 @@ impl<P: JitterPacket> JitterBuffer<P> {
         if let Some(slot) = self.slot(self.next) {
             return Some((self.due_ticks(slot.ext_ts), None));
         }
+        self.gap().map(|(due, est)| (due, Some(est)))
+    }
+
+    /// For a head sequence number that has not arrived: when its loss is due
+    /// (clock ticks since the epoch) and its timestamp, interpolated between
+    /// the last packet played and the next one buffered. `None` when nothing
+    /// is buffered after it.
+    fn gap(&self) -> Option<(i64, i64)> {
         let (found_seq, found_ts) = (self.next + 1..=self.highest)
             .find_map(|s| self.slot(s).map(|slot| (s, slot.ext_ts)))?;
         let est = match self.last_played {
@@ -639,7 +679,7 @@ impl<P: JitterPacket> JitterBuffer<P> {
             }
             _ => found_ts,
         };
-        Some((self.due_ticks(est), Some(est)))
+        Some((self.due_ticks(est), est))
     }
 
     /// When [`pop`](Self::pop) has something next: the playout time of the
@@ -664,33 +704,61 @@ impl<P: JitterPacket> JitterBuffer<P> {
 
     /// The next packet or loss marker in sequence order, if its playout time
     /// has come by `now`.
+    #[inline]
     pub fn pop(&mut self, now: Instant) -> Option<Playout<P>> {
-        let (due, missing_ts) = self.head()?;
+        if self.len == 0 {
+            return None;
+        }
+        // The common case, the head packet present, in line; a gap (a loss
+        // marker to time) out of line.
+        let index = (self.next & self.mask) as usize;
+        let due = match &self.slots[index] {
+            Some(slot) if slot.ext_seq == self.next => self.due_ticks(slot.ext_ts),
+            _ => return self.pop_gap(now),
+        };
         // Compared in ticks: one multiply per call instead of building an
         // `Instant` for the deadline.
-        let epoch = self.epoch?;
-        if self.ticks_at(now, epoch) < due {
+        if self.now_ticks(now)? < due {
+            return None;
+        }
+        let slot = self.slots[index].take()?;
+        self.len -= 1;
+        self.next += 1;
+        self.playing = true;
+        self.last_played = Some((slot.ext_seq, slot.ext_ts));
+        self.counters.played += 1;
+        Some(Playout::Packet(slot.packet))
+    }
+
+    /// `now` in clock ticks since the epoch (`None` before the first insert).
+    fn now_ticks(&mut self, now: Instant) -> Option<i64> {
+        match self.last_now {
+            Some((at, ticks)) if at == now => Some(ticks),
+            _ => {
+                let epoch = self.epoch?;
+                Some(self.ticks_at(now, epoch))
+            }
+        }
+    }
+
+    /// [`pop`](Self::pop) when the head sequence number has not arrived: a
+    /// loss marker once the packet after the gap is due.
+    #[cold]
+    #[inline(never)]
+    fn pop_gap(&mut self, now: Instant) -> Option<Playout<P>> {
+        let (due, ts) = self.gap()?;
+        if self.now_ticks(now)? < due {
             return None;
         }
         let seq = self.next;
         self.next += 1;
         self.playing = true;
-        match missing_ts {
-            None => {
-                let slot = self.take(seq)?;
-                self.last_played = Some((seq, slot.ext_ts));
-                self.counters.played += 1;
-                Some(Playout::Packet(slot.packet))
-            }
-            Some(ts) => {
-                self.last_played = Some((seq, ts));
-                self.counters.lost += 1;
-                Some(Playout::Lost {
-                    seq: SeqNo(seq as u16),
-                    timestamp: Timestamp(ts as u32),
-                })
-            }
-        }
+        self.last_played = Some((seq, ts));
+        self.counters.lost += 1;
+        Some(Playout::Lost {
+            seq: SeqNo(seq as u16),
+            timestamp: Timestamp(ts as u32),
+        })
     }
 }
 
