@@ -10,7 +10,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bench::paired::paired;
+use bench::paired::paired_runs;
 use bytes::Bytes;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use media_av::jitter::{JitterBuffer, JitterConfig, Playout};
@@ -608,6 +608,36 @@ fn opus(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    if bench::benching() {
+        // Paired (see `bench::paired`), as the jitter-buffer group: the criterion groups
+        // above run seconds apart and this VM's speed drifts between them.
+        let result = paired_runs(
+            20,
+            (
+                || vec_like(&ours_ref_warm, OPUS_BATCH),
+                |mut frames: Vec<_>| {
+                    frames.extend(parsed.iter().map(|p| ours_d.depacketize_ref(p).unwrap()));
+                    frames
+                },
+            ),
+            (
+                || {
+                    (
+                        their_payloads.clone(),
+                        vec_like(&their_payloads[0], OPUS_BATCH),
+                    )
+                },
+                |(payloads, mut frames): (Vec<Bytes>, Vec<Bytes>)| {
+                    frames.extend(payloads.iter().map(|p| theirs_d.depacketize(p).unwrap()));
+                    (payloads, frames)
+                },
+            ),
+        );
+        eprintln!(
+            "paired Opus depacketize, 1,000 packets (20 runs a block), peer webrtc-rs: {result}"
+        );
+    }
 }
 
 /// Packets per jitter-buffer run: 20 s of 20 ms audio.
@@ -681,45 +711,29 @@ fn jitter_buffer(c: &mut Criterion) {
         // Paired (see `bench::paired`): blocks of 20 runs each, every input cloned just
         // before its run and every result dropped after it, off the clock, as
         // criterion's batched setup does.
-        const RUNS: usize = 20;
-        let (ratio, ours, peer) = paired(
-            15,
-            || {
-                (0..RUNS)
-                    .map(|_| {
-                        let (jb, packets) = (
-                            JitterBuffer::new(JitterConfig::new(48_000)),
-                            ours_in.clone(),
-                        );
-                        let start = Instant::now();
-                        let kept = black_box(jitter_run(jb, packets));
-                        let took = start.elapsed();
-                        drop(kept); // dropped off the clock, as criterion does
-                        took
-                    })
-                    .sum()
-            },
-            || {
-                (0..RUNS)
-                    .map(|_| {
-                        let (sb, packets) = (
-                            SampleBuilder::new(10, OpusPacket, 48_000),
-                            theirs_in.clone(),
-                        );
-                        let start = Instant::now();
-                        let kept = black_box(sample_builder_run(sb, packets));
-                        let took = start.elapsed();
-                        drop(kept);
-                        took
-                    })
-                    .sum()
-            },
+        let result = paired_runs(
+            20,
+            (
+                || {
+                    (
+                        JitterBuffer::new(JitterConfig::new(48_000)),
+                        ours_in.clone(),
+                    )
+                },
+                |(jb, packets)| jitter_run(jb, packets),
+            ),
+            (
+                || {
+                    (
+                        SampleBuilder::new(10, OpusPacket, 48_000),
+                        theirs_in.clone(),
+                    )
+                },
+                |(sb, packets)| sample_builder_run(sb, packets),
+            ),
         );
         eprintln!(
-            "paired jitter buffer (15 x {RUNS} runs of {JB_PACKETS} packets): ucc {:.1?}, SampleBuilder {:.1?} per run, peer / ours {:.2}",
-            ours / RUNS as u32,
-            peer / RUNS as u32,
-            1.0 / ratio
+            "paired jitter buffer, 1,000 packets (20 runs a block), peer webrtc-rs SampleBuilder: {result}"
         );
     }
 }

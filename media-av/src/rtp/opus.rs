@@ -48,6 +48,7 @@ const FRAME_SAMPLES: [u32; 32] = [
 /// framing (RFC 6716 §3.1–§3.2): the TOC byte, code-1 parity, the code-2
 /// first length and the code-3 frame count. Code-3 padding and frame lengths
 /// and the frames themselves are left to the decoder.
+#[inline]
 pub fn packet_duration(packet: &[u8]) -> Result<u32, OpusPacketError> {
     let (&toc, rest) = packet.split_first().ok_or(OpusPacketError::Empty)?;
     let per_frame = FRAME_SAMPLES[usize::from(toc >> 3)];
