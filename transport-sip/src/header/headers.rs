@@ -15,10 +15,14 @@ use std::sync::OnceLock;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{Header, HeaderName, parse_value};
+use super::{Header, HeaderName, parse_value, spare};
 use crate::ParseLimits;
 use crate::parse::Span;
 use crate::text::Text;
+
+/// Fields a parsed message has room for before its lists grow (a typical request has
+/// 10–14 header fields).
+pub(crate) const PARSE_CAPACITY: usize = 16;
 
 /// Where a parser puts the values of one header field.
 pub(crate) trait HeaderSink {
@@ -104,12 +108,14 @@ impl Headers {
         self.values.reserve(additional);
     }
 
-    /// A list for a message parsed from `src`, with room for `capacity` fields.
+    /// A list for a message parsed from `src`, with room for `capacity` fields (storage
+    /// a dropped list left on this thread when there is some, see [`spare`]).
     pub(crate) fn for_parse(src: Bytes, limits: &ParseLimits, capacity: usize) -> Headers {
+        let (entries, values) = spare::take(capacity);
         Headers {
             src,
-            entries: Vec::with_capacity(capacity),
-            values: Vec::with_capacity(capacity),
+            entries,
+            values,
             bounds: Bounds::from(limits),
         }
     }
@@ -263,6 +269,17 @@ impl Headers {
                 }
             }
         }
+    }
+}
+
+impl Drop for Headers {
+    /// Leaves the list's storage to the next parse on this thread ([`spare`]).
+    fn drop(&mut self) {
+        spare::give(
+            std::mem::take(&mut self.entries),
+            std::mem::take(&mut self.values),
+            PARSE_CAPACITY,
+        );
     }
 }
 

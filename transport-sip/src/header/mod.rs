@@ -11,6 +11,7 @@ mod headers;
 mod media;
 mod name;
 mod name_addr;
+mod spare;
 mod token_list;
 mod via;
 
@@ -18,7 +19,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 pub use self::auth::Auth;
 pub use self::core::{CSeq, CallId, ContentLength, Expires, MaxForwards, RetryAfter};
-pub(crate) use self::headers::HeaderSink;
+pub(crate) use self::headers::{HeaderSink, PARSE_CAPACITY};
 pub use self::headers::{Headers, Iter};
 pub use self::media::{ContentType, Date, Event, Product, SubscriptionState, TokenParams};
 pub use self::name::HeaderName;

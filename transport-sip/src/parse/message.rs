@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::chars::{is_lws, is_token, trim_lws};
-use crate::header::{Header, HeaderName, Headers, parse_value};
+use crate::header::{Header, HeaderName, Headers, PARSE_CAPACITY, parse_value};
 use crate::message::{Message, Method, Request, Response, StatusCode, Version};
 use crate::text::Text;
 use crate::uri::parse_uri;
@@ -72,7 +72,7 @@ pub(crate) fn parse_datagram(buf: Bytes, limits: &ParseLimits) -> Result<Message
     let start = parse_start_line(&buf, pos, line_end, limits)?;
     pos = le + 1;
 
-    let mut headers = Headers::for_parse(buf.clone(), limits, 16);
+    let mut headers = Headers::for_parse(buf.clone(), limits, PARSE_CAPACITY);
     let mut seen = Seen::default();
     let mut content_length: Option<u32> = None;
     let mut count = 0;
