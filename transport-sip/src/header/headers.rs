@@ -273,7 +273,7 @@ impl Headers {
 }
 
 impl Drop for Headers {
-    /// Leaves the list's storage to the next parse on this thread ([`spare`]).
+    /// Leaves the list's storage to the next parse on this thread (see the `spare` module).
     fn drop(&mut self) {
         spare::give(
             std::mem::take(&mut self.entries),
