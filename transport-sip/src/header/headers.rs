@@ -197,6 +197,24 @@ impl Headers {
             .flat_map(move |e| self.values_of(e))
     }
 
+    /// The first value `f` maps to something, among the values of the fields named
+    /// `name`: [`named`](Self::named)`(name).find_map(f)` as one loop, for the
+    /// accessors every message is read through.
+    pub(crate) fn find_named<'a, T>(
+        &'a self,
+        name: &HeaderName,
+        mut f: impl FnMut(&'a Header) -> Option<T>,
+    ) -> Option<T> {
+        for e in &self.entries {
+            if e.name == *name
+                && let Some(t) = self.values_of(e).iter().find_map(&mut f)
+            {
+                return Some(t);
+            }
+        }
+        None
+    }
+
     /// Number of header values.
     pub fn len(&self) -> usize {
         self.iter().count()
@@ -380,6 +398,18 @@ mod tests {
             }
             other => panic!("expected the raw value, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn other_names_are_found_in_any_case() {
+        let h = parsed(b"X-Foo: 1\r\nAllow: INVITE\r\n");
+        let name = HeaderName::parse(b"x-FOO").expect("token");
+        assert_eq!(h.named(&name).count(), 1);
+        assert!(h.find_named(&name, |v| Some(v.name())).is_some());
+        assert!(
+            h.find_named(&HeaderName::Route, |v| Some(v.name()))
+                .is_none()
+        );
     }
 
     #[test]

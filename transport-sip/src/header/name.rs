@@ -19,9 +19,10 @@ fn eq_folded(token: &[u8], known: &[u8]) -> bool {
 
 macro_rules! header_names {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal $(, $compact:literal)?; )*) => {
-        /// A header field name. Known names compare case-insensitively and in compact
-        /// form; serialization uses the long form. Other names keep their spelling.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        /// A header field name. Names compare case-insensitively (RFC 3261 §7.3.1), known
+        /// names also in compact form; serialization uses the long form of a known name
+        /// and the received spelling of any other.
+        #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub enum HeaderName {
             $( $(#[$doc])* $variant, )*
@@ -148,6 +149,33 @@ impl HeaderName {
     }
 }
 
+impl PartialEq for HeaderName {
+    /// Known names by variant; other names ignoring ASCII case (RFC 3261 §7.3.1: field
+    /// names are case-insensitive). A known name never reads as [`HeaderName::Extension`],
+    /// so the two kinds never match each other.
+    #[inline]
+    fn eq(&self, other: &HeaderName) -> bool {
+        match (self, other) {
+            (HeaderName::Extension(a), HeaderName::Extension(b)) => a.eq_ignore_ascii_case(b),
+            (HeaderName::Extension(_), _) | (_, HeaderName::Extension(_)) => false,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+impl Eq for HeaderName {}
+
+impl std::hash::Hash for HeaderName {
+    /// Consistent with `eq`: other names hash lower-cased.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        if let HeaderName::Extension(t) = self {
+            for b in t.iter() {
+                state.write_u8(b.to_ascii_lowercase());
+            }
+        }
+    }
+}
+
 impl fmt::Display for HeaderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -170,5 +198,19 @@ mod tests {
             HeaderName::from_token(b"C%6Fntact"),
             HeaderName::Extension("C%6Fntact".into())
         );
+    }
+
+    #[test]
+    fn other_names_compare_and_hash_ignoring_case() {
+        use std::collections::HashSet;
+        let received = HeaderName::from_token(b"Ms-Conversation-ID");
+        let asked = HeaderName::parse(b"ms-conversation-id").expect("token");
+        assert_eq!(received, asked);
+        assert_eq!(received.as_str(), "Ms-Conversation-ID", "spelling kept");
+        assert_ne!(received, HeaderName::from_token(b"Ms-Conversation-IDs"));
+        assert_ne!(HeaderName::from_token(b"X-Via"), HeaderName::Via);
+        let set: HashSet<_> = [received].into_iter().collect();
+        assert!(set.contains(&asked));
+        assert_eq!(HeaderName::from_token(b"l"), HeaderName::ContentLength);
     }
 }

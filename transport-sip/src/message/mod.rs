@@ -56,12 +56,15 @@ macro_rules! typed_getters {
 
         /// The topmost Via.
         pub fn top_via(&self) -> Option<&Via> {
-            self.vias().next()
+            self.headers.find_named(&HeaderName::Via, |h| match h {
+                Header::Via(v) => Some(v),
+                _ => None,
+            })
         }
 
         /// From.
         pub fn from(&self) -> Option<&NameAddr> {
-            self.headers.named(&HeaderName::From).find_map(|h| match h {
+            self.headers.find_named(&HeaderName::From, |h| match h {
                 Header::From(a) => Some(a),
                 _ => None,
             })
@@ -69,7 +72,7 @@ macro_rules! typed_getters {
 
         /// To.
         pub fn to(&self) -> Option<&NameAddr> {
-            self.headers.named(&HeaderName::To).find_map(|h| match h {
+            self.headers.find_named(&HeaderName::To, |h| match h {
                 Header::To(a) => Some(a),
                 _ => None,
             })
@@ -77,17 +80,15 @@ macro_rules! typed_getters {
 
         /// Call-ID.
         pub fn call_id(&self) -> Option<&CallId> {
-            self.headers
-                .named(&HeaderName::CallId)
-                .find_map(|h| match h {
-                    Header::CallId(c) => Some(c),
-                    _ => None,
-                })
+            self.headers.find_named(&HeaderName::CallId, |h| match h {
+                Header::CallId(c) => Some(c),
+                _ => None,
+            })
         }
 
         /// CSeq.
         pub fn cseq(&self) -> Option<&CSeq> {
-            self.headers.named(&HeaderName::CSeq).find_map(|h| match h {
+            self.headers.find_named(&HeaderName::CSeq, |h| match h {
                 Header::CSeq(c) => Some(c),
                 _ => None,
             })
@@ -106,8 +107,7 @@ macro_rules! typed_getters {
         /// Max-Forwards.
         pub fn max_forwards(&self) -> Option<MaxForwards> {
             self.headers
-                .named(&HeaderName::MaxForwards)
-                .find_map(|h| match h {
+                .find_named(&HeaderName::MaxForwards, |h| match h {
                     Header::MaxForwards(m) => Some(*m),
                     _ => None,
                 })
@@ -116,8 +116,7 @@ macro_rules! typed_getters {
         /// Content-Length.
         pub fn content_length(&self) -> Option<ContentLength> {
             self.headers
-                .named(&HeaderName::ContentLength)
-                .find_map(|h| match h {
+                .find_named(&HeaderName::ContentLength, |h| match h {
                     Header::ContentLength(l) => Some(*l),
                     _ => None,
                 })
