@@ -57,6 +57,12 @@ macro_rules! header_names {
                 HeaderName::Extension(Text::copy_from(b))
             }
         }
+
+        /// Every known name: long form, compact form (0 when none), variant.
+        #[cfg(test)]
+        const KNOWN: &[(&str, u8, HeaderName)] = &[
+            $( ($name, [$($compact,)? 0u8][0], HeaderName::$variant), )*
+        ];
     };
 }
 
@@ -198,6 +204,54 @@ mod tests {
             HeaderName::from_token(b"C%6Fntact"),
             HeaderName::Extension("C%6Fntact".into())
         );
+    }
+
+    /// What `from_token` must return, the slow way: the known name equal to `b` ignoring
+    /// ASCII case, or whose compact form it is.
+    fn reference(b: &[u8]) -> HeaderName {
+        KNOWN
+            .iter()
+            .find(|(long, compact, _)| {
+                long.as_bytes().eq_ignore_ascii_case(b)
+                    || (*compact != 0 && b.len() == 1 && b[0].to_ascii_lowercase() == *compact)
+            })
+            .map_or_else(
+                || HeaderName::Extension(Text::copy_from(b)),
+                |k| k.2.clone(),
+            )
+    }
+
+    #[test]
+    fn every_known_name_and_its_near_misses_map_as_the_reference_does() {
+        let mut probes: Vec<Vec<u8>> = (0u8..=255).map(|c| vec![c]).collect();
+        for (long, _, name) in KNOWN {
+            assert_eq!(&HeaderName::from_token(long.as_bytes()), name);
+            let upper = long.to_ascii_uppercase().into_bytes();
+            let lower = long.to_ascii_lowercase().into_bytes();
+            let mut longer = lower.clone();
+            longer.push(b's');
+            let mut shorter = lower.clone();
+            shorter.pop();
+            let mut other_last = lower.clone();
+            *other_last.last_mut().expect("not empty") ^= 0x01;
+            probes.extend([upper, lower, longer, shorter, other_last]);
+        }
+        for b in probes.iter().filter(|b| !b.is_empty()) {
+            let got = HeaderName::from_token(b);
+            let want = reference(b);
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(b));
+            if let HeaderName::Extension(t) = &got {
+                assert_eq!(&t[..], &b[..], "other names keep their spelling");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_tokens_map_as_the_reference_does(b in "[-.!%*_+`'~a-zA-Z0-9]{1,24}") {
+            let b = b.as_bytes();
+            proptest::prop_assert_eq!(HeaderName::from_token(b), reference(b));
+        }
     }
 
     #[test]
